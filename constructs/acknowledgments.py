@@ -1,0 +1,40 @@
+"""Rule ids of the compliance checks, and the one way this app acknowledges a finding.
+
+An acknowledgment is always made on the construct that owns the resource, with a reason specific to it.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import IConstruct
+
+# cdk-nag AwsSolutions
+NAG_SECRET_ROTATION = "AwsSolutions-SMG4"
+NAG_RDS_MULTI_AZ = "AwsSolutions-RDS3"
+NAG_RDS_DELETION_PROTECTION = "AwsSolutions-RDS10"
+NAG_RDS_DEFAULT_PORT = "AwsSolutions-RDS11"
+NAG_AWS_MANAGED_POLICY = "AwsSolutions-IAM4"
+
+# AWS Control Tower proactive controls (cdk-validator-cfnguard)
+CT_LOG_RETENTION_ONE_YEAR = "cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check"
+CT_LAMBDA_IN_VPC = "cdk-validator-cfnguard::lambda_inside_vpc_check"
+CT_RDS_MULTI_AZ = "cdk-validator-cfnguard::rds_instance_multi_az_support_check"
+CT_RDS_DELETION_PROTECTION = "cdk-validator-cfnguard::rds_instance_deletion_protection_enabled_check"
+CT_RDS_DEFAULT_PORT = "cdk-validator-cfnguard::rds_instance_no_default_ports_check"
+CT_S3_KMS_ENCRYPTION = "cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check"
+CT_S3_ACCESS_LOGGING = "cdk-validator-cfnguard::s3_bucket_logging_enabled_check"
+CT_S3_EVENT_NOTIFICATIONS = "cdk-validator-cfnguard::s3_event_notifications_enabled_check"
+CT_S3_OBJECT_LOCK = "cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check"
+
+# CloudFormation Validate, the default rules CDK runs on every template
+CFN_HARDCODED_AZ = "CloudFormation-Validate::W3010"
+
+# The only reason a development env may give for waiving an availability or durability control.
+DEV_ENV_REASON = "dev env"
+
+
+def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
+    """Acknowledge `rule_ids` for the resources under `scope` only, all for the same specific reason."""
+    if not reason.strip():
+        raise ValueError("an acknowledgment needs a reason")
+    cdk.Validations.of(scope).acknowledge(*(cdk.Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))

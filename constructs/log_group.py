@@ -1,0 +1,40 @@
+"""A CloudWatch log group encrypted with our key and kept for the configured number of days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from constructs.acknowledgments import CT_LOG_RETENTION_ONE_YEAR, DEV_ENV_REASON, acknowledge
+from constructs.lifecycle import log_retention
+
+ONE_YEAR_DAYS = 365
+
+
+@dataclass(frozen=True, kw_only=True)
+class EncryptedLogGroupProps:
+    key: kms.IKey
+    retention_days: int
+    removal_policy: cdk.RemovalPolicy
+    # Production keeps logs a year or more; a development env may keep them shorter to idle cheaply.
+    development_env: bool
+    log_group_name: str | None = None
+
+
+class EncryptedLogGroup(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: EncryptedLogGroupProps) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=props.log_group_name,
+            encryption_key=props.key,
+            retention=log_retention(props.retention_days),
+            removal_policy=props.removal_policy,
+        )
+        if props.development_env and props.retention_days < ONE_YEAR_DAYS:
+            acknowledge(self.log_group, DEV_ENV_REASON, CT_LOG_RETENTION_ONE_YEAR)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# jsii runs on the Node.js 22 that package.json pins, not an end-of-life system Node, even under a bare `pytest`.
+_PINNED_NODE = REPO_ROOT / "node_modules" / ".bin" / "node"
+if _PINNED_NODE.exists():
+    os.environ.setdefault("JSII_NODE", str(_PINNED_NODE))
+
+from tests.synth import ENVS, Synthesized, synthesize  # noqa: E402  (after JSII_NODE is set)
+
+
+@pytest.fixture(scope="session", params=ENVS)
+def synthesized(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """Every env's app, synthesized once per session with the compliance checks on."""
+    return _synthesized(request.param, tmp_path_factory)
+
+
+_CACHE: dict[str, Synthesized] = {}
+
+
+def _synthesized(env: str, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    if env not in _CACHE:
+        _CACHE[env] = synthesize(env, tmp_path_factory.mktemp(f"cdk.out.{env}"))
+    return _CACHE[env]
+
+
+@pytest.fixture(scope="session")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return _synthesized("dev", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return _synthesized("prod", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def schemas_dir() -> Path:
+    """The upstream chart schemas and CRDs (../shared/schemas, or $AIRFLOW_EKS_SCHEMAS_DIR).
+
+    A user's clone has no such folder: tests that need it skip, saying why. Under CI=true it must be there.
+    """
+    path = Path(os.environ.get("AIRFLOW_EKS_SCHEMAS_DIR", REPO_ROOT.parent / "shared" / "schemas")).resolve()
+    if not path.is_dir():
+        message = f"upstream schemas folder {path} is absent (set AIRFLOW_EKS_SCHEMAS_DIR to point at it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
