@@ -135,3 +135,13 @@ def test_app_exits_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
     ]
     assert "Traceback" not in result.stdout + result.stderr
     assert not list(outdir.glob("*.template.json")) if outdir.exists() else True
+
+
+def test_project_constructs_folder_extends_the_constructs_library() -> None:
+    import constructs
+    from constructs import Construct
+    from constructs.database import AirflowDatabase
+
+    assert Construct.__module__.startswith("constructs")
+    assert hasattr(constructs, "Node")  # the jsii library, not our folder shadowing it
+    assert AirflowDatabase.__module__ == "constructs.database"
