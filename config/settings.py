@@ -81,15 +81,14 @@ class NetworkConfig(_Strict):
     @model_validator(mode="after")
     def _nat_within_azs(self) -> NetworkConfig:
         if self.nat_gateways > self.az_count:
-            raise ValueError(
-                f"nat_gateways ({self.nat_gateways}) must not exceed az_count ({self.az_count})"
-            )
+            raise ValueError(f"nat_gateways ({self.nat_gateways}) must not exceed az_count ({self.az_count})")
         if self.availability_zones is not None:
             if len(set(self.availability_zones)) != len(self.availability_zones):
                 raise ValueError("availability_zones lists an AZ twice")
             if len(self.availability_zones) < self.az_count:
                 raise ValueError(
-                    f"availability_zones names {len(self.availability_zones)} AZs, fewer than az_count ({self.az_count})"
+                    f"availability_zones names {len(self.availability_zones)} AZs, "
+                    f"fewer than az_count ({self.az_count})"
                 )
         return self
 
@@ -116,7 +115,8 @@ class NodeGroupConfig(_Strict):
             raise ValueError(f"min_size ({self.min_size}) > max_size ({self.max_size})")
         if not self.min_size <= self.desired_size <= self.max_size:
             raise ValueError(
-                f"desired_size ({self.desired_size}) must lie between min_size ({self.min_size}) and max_size ({self.max_size})"
+                f"desired_size ({self.desired_size}) must lie between "
+                f"min_size ({self.min_size}) and max_size ({self.max_size})"
             )
         return self
 
@@ -146,19 +146,23 @@ class DatabaseConfig(_Strict):
     def _consistent(self) -> DatabaseConfig:
         if self.max_allocated_storage_gib < self.allocated_storage_gib:
             raise ValueError(
-                f"max_allocated_storage_gib ({self.max_allocated_storage_gib}) < allocated_storage_gib ({self.allocated_storage_gib})"
+                f"max_allocated_storage_gib ({self.max_allocated_storage_gib}) "
+                f"< allocated_storage_gib ({self.allocated_storage_gib})"
             )
         size = self.instance_class.split(".", 1)[1]
         if self.performance_insights and size in {"micro", "small"}:
             raise ValueError(
-                f"performance_insights is not available on {self.instance_class}; use a medium or larger class or turn it off"
+                f"performance_insights is not available on {self.instance_class}; "
+                "use a medium or larger class or turn it off"
             )
         return self
 
 
 class LoggingConfig(_Strict):
     # CloudWatch Logs retention must be one of the values the service accepts.
-    retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+    retention_days: Literal[
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+    ]
     airflow_log_expiry_days: Annotated[int, Field(ge=1, le=3650)]
 
 
@@ -230,9 +234,7 @@ class AppConfig(_Strict):
             )
         for index, az in enumerate(self.network.availability_zones or []):
             if not re.fullmatch(re.escape(self.region) + r"[a-z]", az):
-                raise _KeyError(
-                    f"network.availability_zones[{index}]", f"{az!r} is not an AZ of region {self.region}"
-                )
+                raise _KeyError(f"network.availability_zones[{index}]", f"{az!r} is not an AZ of region {self.region}")
         if self.environment_type == "production":
             self._require_production_safety()
         vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
@@ -250,9 +252,13 @@ class AppConfig(_Strict):
             "database.multi_az": (self.database.multi_az, "must be true in a production env"),
             "database.deletion_protection": (self.database.deletion_protection, "must be true in a production env"),
             "database.backup_retention_days": (
-                self.database.backup_retention_days >= 7, "must be at least 7 in a production env"),
+                self.database.backup_retention_days >= 7,
+                "must be at least 7 in a production env",
+            ),
             "network.nat_gateways": (
-                self.network.nat_gateways == self.network.az_count, "must equal az_count in a production env"),
+                self.network.nat_gateways == self.network.az_count,
+                "must equal az_count in a production env",
+            ),
             "logging.retention_days": (self.logging.retention_days >= 365, "must be at least 365 in a production env"),
         }
         for key, (holds, problem) in required.items():

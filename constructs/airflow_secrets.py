@@ -34,19 +34,25 @@ class GeneratedSecretSpec:
 # The admin password excludes punctuation so it can be typed and pasted anywhere; length makes up the entropy.
 GENERATED_SECRETS = (
     GeneratedSecretSpec(
-        construct_id="ApiSecretKey", name="api-secret-key", length=64,
+        construct_id="ApiSecretKey",
+        name="api-secret-key",
+        length=64,
         description="Airflow [api] secret_key: signs API server session cookies",
         why_not_rotated="Every API server replica must hold the same key; a rotation Lambda cannot restart them "
         "together, so a rotation would log everyone out mid-rollout. Rotate by a planned Helm upgrade.",
     ),
     GeneratedSecretSpec(
-        construct_id="JwtSecret", name="jwt-secret", length=64,
+        construct_id="JwtSecret",
+        name="jwt-secret",
+        length=64,
         description="Airflow [api_auth] jwt_secret: signs the JWTs between Airflow components",
         why_not_rotated="Schedulers, workers and the API server must switch keys at once or task-to-API calls fail; "
         "Secrets Manager rotation cannot coordinate that. Rotate by a planned Helm upgrade.",
     ),
     GeneratedSecretSpec(
-        construct_id="AdminPassword", name="admin-password", length=32,
+        construct_id="AdminPassword",
+        name="admin-password",
+        length=32,
         description="Password of the initial Airflow admin user",
         why_not_rotated="Only seeds the first admin user at install; changing the secret later does not change "
         "the user's password in Airflow, so rotation would only desynchronise them.",
@@ -116,15 +122,21 @@ class AirflowSecrets(Construct):
             description="Writes the generated Airflow Fernet key into its secret",
         )
         role.add_to_policy(
-            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn])
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
+            )
         )
-        role.add_to_policy(iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=[secret.secret_arn]))
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=[secret.secret_arn])
+        )
         # Secrets Manager encrypts the new value under our key on the caller's behalf.
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["kms:GenerateDataKey", "kms:Decrypt"],
                 resources=[props.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{cdk.Stack.of(self).region}.amazonaws.com"}},
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{cdk.Stack.of(self).region}.amazonaws.com"}
+                },
             )
         )
 

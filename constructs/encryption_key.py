@@ -55,7 +55,9 @@ class EncryptionKey(Construct):
                     conditions={
                         "ArnLike": {
                             "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                                service="logs", resource="log-group", resource_name="*",
+                                service="logs",
+                                resource="log-group",
+                                resource_name="*",
                                 arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
                             )
                         }

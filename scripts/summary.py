@@ -37,14 +37,18 @@ def main() -> None:
         print(f"  {name:<28} {len(resources):>4} resources  ({top})  {template_file}")
         metadata = json.loads((args.outdir / f"{name}.metadata.json").read_text())
         acknowledged += sum(
-            len(entry["data"]) for entries in metadata.values() for entry in entries
+            len(entry["data"])
+            for entries in metadata.values()
+            for entry in entries
             if entry["type"] == "aws:cdk:acknowledged-rules"
         )
         assets_file = args.outdir / f"{name}.assets.json"
         if assets_file.exists():
             file_assets += len(json.loads(assets_file.read_text()).get("files", {})) - 1  # minus the template
     print(f"  {'total':<28} {total:>4} resources")
-    print(f"  compliance: AwsSolutions (cdk-nag) success, {plugins}; {acknowledged} acknowledgments, each on its resource")
+    print(
+        f"  compliance: AwsSolutions (cdk-nag) success, {plugins}; {acknowledged} acknowledgments, each on its resource"
+    )
     targets = ", ".join(sorted(environments))
     print(
         f"  cdk deploy would need: credentials for {targets} (unknown-account = the credentials' account), "

@@ -22,9 +22,7 @@ class AirflowDataStack(AirflowEksStack):
     with the cluster.
     """
 
-    def __init__(
-        self, scope: Construct, *, config: AppConfig, vpc: ec2.IVpc, data_clients: ec2.ISecurityGroup
-    ) -> None:
+    def __init__(self, scope: Construct, *, config: AppConfig, vpc: ec2.IVpc, data_clients: ec2.ISecurityGroup) -> None:
         super().__init__(
             scope, "data", config=config, description="Airflow on EKS: metadata DB, DAG storage, log bucket, secrets"
         )

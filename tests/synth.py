@@ -41,9 +41,9 @@ class Synthesized:
         return json.loads((self.outdir / f"{stack_name}.metadata.json").read_text())
 
 
-def synthesize(env: str, outdir: Path) -> Synthesized:
+def synthesize(env: str, outdir: Path, config: AppConfig | None = None) -> Synthesized:
     """Raises if any compliance check has an unacknowledged finding, as `cdk synth` fails."""
-    config = load_config(env)
+    config = config or load_config(env)
     app = cdk.App(context=cli_context(env), outdir=str(outdir))
     stacks = build_stacks(app, config)
     app.synth()

@@ -18,7 +18,8 @@ def only_resource(template: dict, resource_type: str) -> tuple[str, dict]:
 def by_path(template: dict, path_suffix: str) -> tuple[str, dict]:
     """The resource whose construct path (aws:cdk:path) ends with `path_suffix`."""
     matches = [
-        (lid, r) for lid, r in template["Resources"].items()
+        (lid, r)
+        for lid, r in template["Resources"].items()
         if r.get("Metadata", {}).get("aws:cdk:path", "").endswith(path_suffix)
     ]
     assert len(matches) == 1, f"expected one resource at *{path_suffix}, found {[m[0] for m in matches]}"

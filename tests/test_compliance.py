@@ -9,7 +9,8 @@ from tests.synth import Synthesized
 
 # Rules a development env may waive as "dev env": availability and durability controls only.
 AVAILABILITY_RULES = {
-    "AwsSolutions-RDS3", "AwsSolutions-RDS10",
+    "AwsSolutions-RDS3",
+    "AwsSolutions-RDS10",
     "cdk-validator-cfnguard::rds_instance_multi_az_support_check",
     "cdk-validator-cfnguard::rds_instance_deletion_protection_enabled_check",
     "cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check",
@@ -40,7 +41,7 @@ def test_acknowledgments_are_scoped_to_a_resource(synthesized: Synthesized) -> N
     acks = acknowledgments(synthesized)
     assert acks
     stack_roots = {f"/{name}" for name in synthesized.stack_names}
-    for path, rule, reason in acks:
+    for path, rule, _reason in acks:
         assert path not in stack_roots and path != "/", f"{rule} acknowledged for a whole stack at {path}"
         assert path.count("/") >= 2, f"{rule} acknowledged too broadly at {path}"
 

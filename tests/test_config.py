@@ -30,6 +30,7 @@ def _set(path: str, value):
         for part in parents:
             node = node[part]
         node[leaf] = value
+
     return edit
 
 
@@ -40,6 +41,7 @@ def _delete(path: str):
         for part in parents:
             node = node[part]
         del node[leaf]
+
     return edit
 
 
@@ -49,33 +51,105 @@ BAD_INPUTS = [
     ("dev", _set("network.nat_gateway", 1), "dev.yaml: network.nat_gateway: unknown key"),
     ("dev", _delete("database.instance_class"), "dev.yaml: database.instance_class: is required"),
     ("dev", _set("network.az_count", "two"), "dev.yaml: network.az_count: Input should be a valid integer"),
-    ("dev", _set("cluster.kubernetes_version", 1.36), "dev.yaml: cluster.kubernetes_version: Input should be a valid string (got 1.36)"),
-    ("dev", _set("network.vpc_cidr", "10.0.0.0/33"), "dev.yaml: network.vpc_cidr: '10.0.0.0/33' is not a valid IPv4 CIDR"),
-    ("dev", _set("network.vpc_cidr", "10.0.0.1/16"), "dev.yaml: network.vpc_cidr: '10.0.0.1/16' is not a valid IPv4 CIDR (10.0.0.1/16 has host bits set)"),
-    ("dev", _set("network.vpc_cidr", "8.8.0.0/16"), "dev.yaml: network.vpc_cidr: 8.8.0.0/16 is not a private (RFC 1918) range"),
+    (
+        "dev",
+        _set("cluster.kubernetes_version", 1.36),
+        "dev.yaml: cluster.kubernetes_version: Input should be a valid string (got 1.36)",
+    ),
+    (
+        "dev",
+        _set("network.vpc_cidr", "10.0.0.0/33"),
+        "dev.yaml: network.vpc_cidr: '10.0.0.0/33' is not a valid IPv4 CIDR",
+    ),
+    (
+        "dev",
+        _set("network.vpc_cidr", "10.0.0.1/16"),
+        "dev.yaml: network.vpc_cidr: '10.0.0.1/16' is not a valid IPv4 CIDR (10.0.0.1/16 has host bits set)",
+    ),
+    (
+        "dev",
+        _set("network.vpc_cidr", "8.8.0.0/16"),
+        "dev.yaml: network.vpc_cidr: 8.8.0.0/16 is not a private (RFC 1918) range",
+    ),
     ("dev", _set("network.vpc_cidr", "10.0.0.0/24"), "dev.yaml: network.vpc_cidr: 10.0.0.0/24 must be a /16 to /18"),
-    ("dev", _set("allowed_ingress_cidrs", ["203.0.113.0/24", "10.10.5.0/24"]), "dev.yaml: allowed_ingress_cidrs[1]: 10.10.5.0/24 overlaps the VPC CIDR 10.10.0.0/16"),
-    ("dev", _set("allowed_ingress_cidrs", ["0.0.0.0/0"]), "dev.yaml: allowed_ingress_cidrs: [0]: 0.0.0.0/0 admits the whole internet"),
+    (
+        "dev",
+        _set("allowed_ingress_cidrs", ["203.0.113.0/24", "10.10.5.0/24"]),
+        "dev.yaml: allowed_ingress_cidrs[1]: 10.10.5.0/24 overlaps the VPC CIDR 10.10.0.0/16",
+    ),
+    (
+        "dev",
+        _set("allowed_ingress_cidrs", ["0.0.0.0/0"]),
+        "dev.yaml: allowed_ingress_cidrs: [0]: 0.0.0.0/0 admits the whole internet",
+    ),
     ("dev", _set("network.az_count", 4), "dev.yaml: network.az_count: Input should be less than or equal to 3 (got 4)"),
-    ("dev", _set("network.az_count", 1), "dev.yaml: network.az_count: Input should be greater than or equal to 2 (got 1)"),
+    (
+        "dev",
+        _set("network.az_count", 1),
+        "dev.yaml: network.az_count: Input should be greater than or equal to 2 (got 1)",
+    ),
     ("dev", _set("network.nat_gateways", 3), "dev.yaml: network: nat_gateways (3) must not exceed az_count (2)"),
-    ("dev", _set("network.availability_zones", ["us-east-1a", "us-east-1b"]), "dev.yaml: network.availability_zones[0]: 'us-east-1a' is not an AZ of region us-west-2"),
+    (
+        "dev",
+        _set("network.availability_zones", ["us-east-1a", "us-east-1b"]),
+        "dev.yaml: network.availability_zones[0]: 'us-east-1a' is not an AZ of region us-west-2",
+    ),
     ("dev", _set("cluster.core_nodes.min_size", 5), "dev.yaml: cluster.core_nodes: min_size (5) > max_size (3)"),
-    ("dev", _set("cluster.core_nodes.desired_size", 9), "dev.yaml: cluster.core_nodes: desired_size (9) must lie between min_size (2) and max_size (3)"),
-    ("dev", _set("cluster.core_nodes.instance_types", ["m7g large"]), "dev.yaml: cluster.core_nodes.instance_types: 'm7g large' is not an EC2 instance type name"),
-    ("dev", _set("cluster.kubernetes_version", "1.30"), "dev.yaml: cluster.kubernetes_version: '1.30' is not supported (supported: 1.35, 1.36)"),
-    ("dev", _set("database.max_allocated_storage_gib", 10), "dev.yaml: database.max_allocated_storage_gib: Input should be greater than or equal to 20 (got 10)"),
-    ("prod", _set("database.max_allocated_storage_gib", 30), "prod.yaml: database: max_allocated_storage_gib (30) < allocated_storage_gib (50)"),
-    ("dev", _set("database.performance_insights", True), "dev.yaml: database: performance_insights is not available on t4g.small"),
-    ("dev", _set("removal_policy", "keep"), "dev.yaml: removal_policy: Input should be 'destroy', 'retain' or 'snapshot' (got 'keep')"),
+    (
+        "dev",
+        _set("cluster.core_nodes.desired_size", 9),
+        "dev.yaml: cluster.core_nodes: desired_size (9) must lie between min_size (2) and max_size (3)",
+    ),
+    (
+        "dev",
+        _set("cluster.core_nodes.instance_types", ["m7g large"]),
+        "dev.yaml: cluster.core_nodes.instance_types: 'm7g large' is not an EC2 instance type name",
+    ),
+    (
+        "dev",
+        _set("cluster.kubernetes_version", "1.30"),
+        "dev.yaml: cluster.kubernetes_version: '1.30' is not supported (supported: 1.35, 1.36)",
+    ),
+    (
+        "dev",
+        _set("database.max_allocated_storage_gib", 10),
+        "dev.yaml: database.max_allocated_storage_gib: Input should be greater than or equal to 20 (got 10)",
+    ),
+    (
+        "prod",
+        _set("database.max_allocated_storage_gib", 30),
+        "prod.yaml: database: max_allocated_storage_gib (30) < allocated_storage_gib (50)",
+    ),
+    (
+        "dev",
+        _set("database.performance_insights", True),
+        "dev.yaml: database: performance_insights is not available on t4g.small",
+    ),
+    (
+        "dev",
+        _set("removal_policy", "keep"),
+        "dev.yaml: removal_policy: Input should be 'destroy', 'retain' or 'snapshot' (got 'keep')",
+    ),
     ("dev", _set("logging.retention_days", 10), "dev.yaml: logging.retention_days: Input should be 1, 3, 5, 7, 14"),
     ("dev", _set("account", "12345"), "dev.yaml: account: String should match pattern"),
     ("dev", _set("region", "Oregon"), "dev.yaml: region: String should match pattern"),
     ("dev", _set("env_name", "prod"), "dev.yaml: env_name: unknown key (the env name is the file name)"),
     ("prod", _set("database.multi_az", False), "prod.yaml: database.multi_az: must be true in a production env"),
-    ("prod", _set("removal_policy", "destroy"), "prod.yaml: removal_policy: must be retain or snapshot in a production env"),
-    ("prod", _set("logging.retention_days", 30), "prod.yaml: logging.retention_days: must be at least 365 in a production env"),
-    ("dev", _set("environment_type", "staging"), "dev.yaml: environment_type: Input should be 'development' or 'production' (got 'staging')"),
+    (
+        "prod",
+        _set("removal_policy", "destroy"),
+        "prod.yaml: removal_policy: must be retain or snapshot in a production env",
+    ),
+    (
+        "prod",
+        _set("logging.retention_days", 30),
+        "prod.yaml: logging.retention_days: must be at least 365 in a production env",
+    ),
+    (
+        "dev",
+        _set("environment_type", "staging"),
+        "dev.yaml: environment_type: Input should be 'development' or 'production' (got 'staging')",
+    ),
 ]
 
 
@@ -89,7 +163,9 @@ def test_bad_config_is_one_clear_line(tmp_path: Path, env: str, edit, expected: 
 
 
 def test_unknown_env_names_the_available_ones() -> None:
-    with pytest.raises(ConfigError, match=r"^env: unknown env 'staging': there is no config/staging.yaml \(available: dev, prod\)$"):
+    with pytest.raises(
+        ConfigError, match=r"^env: unknown env 'staging': there is no config/staging.yaml \(available: dev, prod\)$"
+    ):
         load_config("staging")
 
 

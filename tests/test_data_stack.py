@@ -15,7 +15,8 @@ def _data_key_id(template: dict) -> str:
 
 def _data_clients_ingress(template: dict, port: int) -> list[dict]:
     return [
-        rule["Properties"] for rule in resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+        rule["Properties"]
+        for rule in resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()
         if rule["Properties"]["FromPort"] == port
     ]
 
@@ -71,8 +72,11 @@ def test_database_admits_postgres_only_from_data_clients(synthesized: Synthesize
     template = synthesized.template("data")
     _, db = only_resource(template, "AWS::RDS::DBInstance")
     (db_group_ref,) = db["Properties"]["VPCSecurityGroups"]
-    rules = [r["Properties"] for r in resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()
-             if r["Properties"]["GroupId"] == db_group_ref]
+    rules = [
+        r["Properties"]
+        for r in resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == db_group_ref
+    ]
     assert len(rules) == 1
     assert (rules[0]["FromPort"], rules[0]["ToPort"], rules[0]["IpProtocol"]) == (5432, 5432, "tcp")
     assert "DataClients" in json.dumps(rules[0]["SourceSecurityGroupId"])
@@ -110,7 +114,9 @@ def test_database_log_groups_precreated_encrypted_and_retained(synthesized: Synt
             names[name] = log_id
             assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [_data_key_id(template), "Arn"]}
             assert log_id in db["DependsOn"]
-    assert set(names) == {f"/aws/rds/instance/{identifier}/{export}" for export in db["Properties"]["EnableCloudwatchLogsExports"]}
+    assert set(names) == {
+        f"/aws/rds/instance/{identifier}/{export}" for export in db["Properties"]["EnableCloudwatchLogsExports"]
+    }
 
 
 def test_efs_encrypted_tls_only_and_reachable_from_data_clients_only(synthesized: Synthesized) -> None:
@@ -121,7 +127,9 @@ def test_efs_encrypted_tls_only_and_reachable_from_data_clients_only(synthesized
     assert props["KmsKeyId"] == {"Fn::GetAtt": [_data_key_id(template), "Arn"]}
     assert props["BackupPolicy"] == {"Status": "ENABLED"}
     statements = props["FileSystemPolicy"]["Statement"]
-    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )
     mount_targets = resources_of_type(template, "AWS::EFS::MountTarget").values()
     assert len(mount_targets) == synthesized.config.network.az_count
     assert all("privateSubnet" in json.dumps(m["Properties"]["SubnetId"]) for m in mount_targets)
@@ -134,7 +142,8 @@ def test_dags_access_point_is_the_airflow_user(synthesized: Synthesized) -> None
     props = access_point["Properties"]
     assert props["PosixUser"] == {"Uid": "50000", "Gid": "0"}
     assert props["RootDirectory"] == {
-        "Path": "/dags", "CreationInfo": {"OwnerUid": "50000", "OwnerGid": "0", "Permissions": "775"}
+        "Path": "/dags",
+        "CreationInfo": {"OwnerUid": "50000", "OwnerGid": "0", "Permissions": "775"},
     }
 
 
@@ -154,7 +163,10 @@ def test_log_bucket_encrypted_private_tls_only_logged_and_expiring(synthesized: 
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"] == {"Fn::GetAtt": [_data_key_id(template), "Arn"]}
     assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
     }
     assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": access_id}
     (lifecycle,) = props["LifecycleConfiguration"]["Rules"]
@@ -178,7 +190,9 @@ def test_airflow_secrets_generated_in_aws_never_in_the_template(synthesized: Syn
     secrets = resources_of_type(template, "AWS::SecretsManager::Secret")
     names = {s["Properties"]["Name"] for s in secrets.values()}
     prefix = f"{synthesized.config.cluster_name}/airflow/"
-    assert names == {prefix + n for n in ("metadata-db", "api-secret-key", "jwt-secret", "admin-password", "fernet-key")}
+    assert names == {
+        prefix + n for n in ("metadata-db", "api-secret-key", "jwt-secret", "admin-password", "fernet-key")
+    }
     for secret in secrets.values():
         assert "SecretString" not in secret["Properties"]
         assert "GenerateSecretString" in secret["Properties"]

@@ -8,13 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.synth import REPO_ROOT, Synthesized, cli_context
+from config.settings import load_config
+from tests.synth import REPO_ROOT, Synthesized, cli_context, synthesize
+from tests.template_queries import resources_of_type
 
 # Anything that could reach AWS or pick up a developer's identity is removed, so this also proves synth is offline.
-OFFLINE_ENV = {
-    key: value for key, value in os.environ.items()
-    if not key.startswith(("AWS_", "CDK_DEFAULT_"))
-} | {"AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"}
+OFFLINE_ENV = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "CDK_DEFAULT_"))} | {
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    "AWS_CONFIG_FILE": "/nonexistent",
+}
 
 
 def _synth_app(env: str, outdir: Path) -> dict[str, bytes]:
@@ -38,3 +41,15 @@ def test_two_synths_are_byte_identical(dev: Synthesized, tmp_path: Path) -> None
     # ... and identical to the session's in-process synth, so the other tests inspect what `cdk synth` emits.
     for name in dev.stack_names:
         assert first[f"{name}.template.json"] == (dev.outdir / f"{name}.template.json").read_bytes()
+
+
+def test_a_configured_account_needs_no_context_lookup(tmp_path: Path) -> None:
+    """With a concrete account, CDK would ask AWS for the AZ list; the stacks answer from config instead."""
+    config = load_config("prod").model_copy(update={"account": "123456789012"})
+    synthesized = synthesize("prod", tmp_path, config=config)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "missing" not in manifest, manifest.get("missing")
+    subnets = resources_of_type(synthesized.template("network"), "AWS::EC2::Subnet").values()
+    assert {s["Properties"]["AvailabilityZone"] for s in subnets} == set(config.availability_zones)
+    stack = manifest["artifacts"][config.stack_name("network")]
+    assert stack["environment"] == "aws://123456789012/us-west-2"

@@ -41,8 +41,12 @@ def _load_handler(monkeypatch, put_calls: list, responses: list):
 
 def _event(request_type: str, arn: str = "arn:secret:a", old_arn: str | None = None) -> dict:
     event = {
-        "RequestType": request_type, "ResponseURL": "https://example.invalid/cfn", "StackId": "stack",
-        "RequestId": "req", "LogicalResourceId": "FernetKeyValue", "ResourceProperties": {"SecretArn": arn},
+        "RequestType": request_type,
+        "ResponseURL": "https://example.invalid/cfn",
+        "StackId": "stack",
+        "RequestId": "req",
+        "LogicalResourceId": "FernetKeyValue",
+        "ResourceProperties": {"SecretArn": arn},
     }
     if old_arn:
         event["OldResourceProperties"] = {"SecretArn": old_arn}

@@ -10,7 +10,8 @@ from tests.template_queries import only_resource, resources_of_type, tags
 
 def _subnets(template: dict, subnet_type: str) -> list[dict]:
     return [
-        subnet for subnet in resources_of_type(template, "AWS::EC2::Subnet").values()
+        subnet
+        for subnet in resources_of_type(template, "AWS::EC2::Subnet").values()
         if tags(subnet)["aws-cdk:subnet-type"] == subnet_type
     ]
 
@@ -34,8 +35,7 @@ def test_isolated_subnets_have_no_route_out(synthesized: Synthesized) -> None:
     template = synthesized.template("network")
     routes = resources_of_type(template, "AWS::EC2::Route")
     isolated_tables = {
-        lid for lid, table in resources_of_type(template, "AWS::EC2::RouteTable").items()
-        if "databaseSubnet" in lid
+        lid for lid, table in resources_of_type(template, "AWS::EC2::RouteTable").items() if "databaseSubnet" in lid
     }
     assert isolated_tables
     for route in routes.values():
@@ -55,8 +55,9 @@ def test_load_balancer_and_karpenter_subnet_tags(synthesized: Synthesized) -> No
     for subnet in _subnets(template, "Private"):
         assert tags(subnet)["kubernetes.io/role/internal-elb"] == "1"
         assert tags(subnet)["karpenter.sh/discovery"] == synthesized.config.cluster_name
+    cluster_tags = {"kubernetes.io/role/elb", "kubernetes.io/role/internal-elb", "karpenter.sh/discovery"}
     for subnet in _subnets(template, "Isolated"):
-        assert not {"kubernetes.io/role/elb", "kubernetes.io/role/internal-elb", "karpenter.sh/discovery"} & set(tags(subnet))
+        assert not cluster_tags & set(tags(subnet))
 
 
 def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(synthesized: Synthesized) -> None:
@@ -86,19 +87,30 @@ def test_s3_gateway_endpoint_always_interface_endpoints_when_enabled(dev: Synthe
 
 def test_endpoint_security_group_admits_only_https_from_the_vpc(prod: Synthesized) -> None:
     template = prod.template("network")
-    groups = [g for g in resources_of_type(template, "AWS::EC2::SecurityGroup").values()
-              if "interface endpoints" in g["Properties"]["GroupDescription"]]
+    groups = [
+        g
+        for g in resources_of_type(template, "AWS::EC2::SecurityGroup").values()
+        if "interface endpoints" in g["Properties"]["GroupDescription"]
+    ]
     assert len(groups) == 1
     assert groups[0]["Properties"]["SecurityGroupIngress"] == [
-        {"CidrIp": prod.config.network.vpc_cidr, "Description": "HTTPS from the VPC",
-         "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}
+        {
+            "CidrIp": prod.config.network.vpc_cidr,
+            "Description": "HTTPS from the VPC",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
     ]
 
 
 def test_data_clients_group_exists_without_ingress(synthesized: Synthesized) -> None:
     template = synthesized.template("network")
-    groups = [g for g in resources_of_type(template, "AWS::EC2::SecurityGroup").values()
-              if g["Properties"]["GroupDescription"].startswith("Workloads allowed to reach")]
+    groups = [
+        g
+        for g in resources_of_type(template, "AWS::EC2::SecurityGroup").values()
+        if g["Properties"]["GroupDescription"].startswith("Workloads allowed to reach")
+    ]
     assert len(groups) == 1
     assert "SecurityGroupIngress" not in groups[0]["Properties"]
 

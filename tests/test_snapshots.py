@@ -1,7 +1,8 @@
 """Snapshots of every stack's template, asset hashes masked.
 
-A snapshot proves nothing by itself (the other tests assert the properties that matter); it makes every template
-change visible in review. Read a snapshot diff as a user reads `cdk diff`. Update with `scripts/test.sh --snapshot-update`.
+A snapshot proves nothing by itself (the other tests assert the properties that matter); it makes every
+template change visible in review. Read a snapshot diff as a user reads `cdk diff`.
+Update with `scripts/test.sh --snapshot-update`.
 """
 
 from __future__ import annotations

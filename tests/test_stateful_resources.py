@@ -18,8 +18,14 @@ def test_stateful_logical_ids_are_pinned(synthesized: Synthesized) -> None:
     for stack_name in synthesized.stack_names:
         template = synthesized.templates[stack_name]
         expected = PINNED[stack_name]
-        for resource_type in ("AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::RDS::DBInstance",
-                              "AWS::EFS::FileSystem", "AWS::S3::Bucket", "AWS::SecretsManager::Secret"):
+        for resource_type in (
+            "AWS::KMS::Key",
+            "AWS::Logs::LogGroup",
+            "AWS::RDS::DBInstance",
+            "AWS::EFS::FileSystem",
+            "AWS::S3::Bucket",
+            "AWS::SecretsManager::Secret",
+        ):
             actual = sorted(set(resources_of_type(template, resource_type)) - NOT_STATE)
             assert actual == expected.get(resource_type, []), f"{stack_name} {resource_type}"
 
