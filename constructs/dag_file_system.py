@@ -11,6 +11,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from constructs.data_clients import security_group_for_data_clients
+
 NFS_PORT = 2049
 # The official Airflow image runs as uid 50000 with gid 0 (root group); DAG files must be readable by it.
 AIRFLOW_UID = "50000"
@@ -28,14 +30,9 @@ class DagFileSystemProps:
 class DagFileSystem(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: DagFileSystemProps) -> None:
         super().__init__(scope, construct_id)
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=props.vpc,
-            description="Airflow DAG file system: NFS from data clients only",
-            allow_all_outbound=False,
+        self.security_group = security_group_for_data_clients(
+            self, vpc=props.vpc, clients=props.clients, port=NFS_PORT, service="Airflow DAG file system", protocol="NFS"
         )
-        self.security_group.add_ingress_rule(props.clients, ec2.Port.tcp(NFS_PORT), "NFS from Airflow data clients")
 
         self.file_system = efs.FileSystem(
             self,

@@ -23,6 +23,7 @@ from constructs.acknowledgments import (
     NAG_SECRET_ROTATION,
     acknowledge,
 )
+from constructs.data_clients import security_group_for_data_clients
 from constructs.log_group import EncryptedLogGroup, EncryptedLogGroupProps
 
 POSTGRES_PORT = 5432
@@ -58,15 +59,13 @@ class AirflowDatabase(Construct):
             version=rds.PostgresEngineVersion.of(props.engine_version.full, props.engine_version.major)
         )
 
-        self.security_group = ec2.SecurityGroup(
+        self.security_group = security_group_for_data_clients(
             self,
-            "SecurityGroup",
             vpc=props.vpc,
-            description="Airflow metadata DB: PostgreSQL from data clients only",
-            allow_all_outbound=False,
-        )
-        self.security_group.add_ingress_rule(
-            props.clients, ec2.Port.tcp(POSTGRES_PORT), "PostgreSQL from Airflow data clients"
+            clients=props.clients,
+            port=POSTGRES_PORT,
+            service="Airflow metadata DB",
+            protocol="PostgreSQL",
         )
 
         parameter_group = rds.ParameterGroup(
@@ -134,15 +133,17 @@ class AirflowDatabase(Construct):
         for log_group in log_groups:
             self.instance.node.add_dependency(log_group)
 
-        self._acknowledge(props)
+        # `instance.secret` is the attachment view (it adds host and port); the secret resource is this child.
+        credentials = self.instance.node.find_child("Secret")
+        # A kept DB (or its final snapshot) is no use without its master credentials.
+        credentials.apply_removal_policy(props.companion_removal_policy)
+        self._acknowledge(props, credentials)
 
         secret = self.instance.secret
         assert secret is not None  # from_generated_secret always creates one
         self.secret = secret
-        # A kept DB (or its final snapshot) is no use without its master credentials.
-        self.instance.node.find_child("Secret").apply_removal_policy(props.companion_removal_policy)
 
-    def _acknowledge(self, props: AirflowDatabaseProps) -> None:
+    def _acknowledge(self, props: AirflowDatabaseProps, credentials: Construct) -> None:
         acknowledge(
             self.instance,
             "Port obscurity adds nothing here: the instance sits in isolated subnets and its security group admits "
@@ -151,8 +152,7 @@ class AirflowDatabase(Construct):
             CT_RDS_DEFAULT_PORT,
         )
         acknowledge(
-            # `instance.secret` is the attachment view; the secret resource itself is this child.
-            self.instance.node.find_child("Secret"),
+            credentials,
             "Airflow keeps pooled connections open with this password; rotating it under a running deployment "
             "breaks them. Rotate it deliberately with a rolling restart of the Airflow components.",
             NAG_SECRET_ROTATION,
