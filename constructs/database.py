@@ -29,8 +29,8 @@ from constructs.log_group import EncryptedLogGroup, EncryptedLogGroupProps
 POSTGRES_PORT = 5432
 DATABASE_NAME = "airflow"
 MASTER_USERNAME = "airflow_admin"
-# Characters that would need URL-encoding in Airflow's SQLAlchemy connection URI, or quoting in a shell.
 LOG_EXPORTS = ("postgresql", "upgrade")
+# Characters that would need URL-encoding in Airflow's SQLAlchemy connection URI, or quoting in a shell.
 PASSWORD_EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\,="
 
 

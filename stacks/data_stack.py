@@ -5,11 +5,11 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from config.settings import AppConfig
+from constructs.acknowledgments import CT_LAMBDA_IN_VPC
 from constructs.airflow_secrets import AirflowSecrets, AirflowSecretsProps
 from constructs.dag_file_system import DagFileSystem, DagFileSystemProps
-from constructs.acknowledgments import CT_LAMBDA_IN_VPC
-from constructs.encryption_key import EncryptionKey
 from constructs.database import AirflowDatabase, AirflowDatabaseProps
+from constructs.encryption_key import EncryptionKey
 from constructs.lifecycle import removal_policy
 from constructs.log_buckets import AirflowLogBuckets, AirflowLogBucketsProps
 from stacks.base import AirflowEksStack
