@@ -284,8 +284,8 @@ class AppConfig(_Strict):
         return f"{self.name_prefix}-{self.env_name}-{component}"
 
 
-def available_envs() -> list[str]:
-    return sorted(path.stem for path in CONFIG_DIR.glob("*.yaml"))
+def available_envs(config_dir: Path = CONFIG_DIR) -> list[str]:
+    return sorted(path.stem for path in config_dir.glob("*.yaml"))
 
 
 def _read_yaml(path: Path) -> Any:
@@ -324,7 +324,7 @@ def load_config(env: str, *, config_dir: Path = CONFIG_DIR, versions_file: Path 
         raise ConfigError(f"env: {env!r} is not a valid env name (lowercase letters, digits and '-')")
     path = config_dir / f"{env}.yaml"
     if not path.is_file():
-        names = ", ".join(sorted(p.stem for p in config_dir.glob("*.yaml"))) or "none"
+        names = ", ".join(available_envs(config_dir)) or "none"
         raise ConfigError(f"env: unknown env {env!r}: there is no config/{env}.yaml (available: {names})")
     raw = _read_yaml(path)
     if not isinstance(raw, dict):

@@ -23,12 +23,16 @@ def _load_with(tmp_path: Path, env: str, edit) -> None:
     load_config(env, config_dir=tmp_path)
 
 
+def _parent_and_leaf(data: dict, path: str) -> tuple[dict, str]:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        data = data[part]
+    return data, leaf
+
+
 def _set(path: str, value):
     def edit(data: dict) -> None:
-        *parents, leaf = path.split(".")
-        node = data
-        for part in parents:
-            node = node[part]
+        node, leaf = _parent_and_leaf(data, path)
         node[leaf] = value
 
     return edit
@@ -36,10 +40,7 @@ def _set(path: str, value):
 
 def _delete(path: str):
     def edit(data: dict) -> None:
-        *parents, leaf = path.split(".")
-        node = data
-        for part in parents:
-            node = node[part]
+        node, leaf = _parent_and_leaf(data, path)
         del node[leaf]
 
     return edit
