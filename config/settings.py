@@ -93,6 +93,11 @@ class NetworkConfig(_Strict):
         return self
 
 
+def _is_graviton(instance_type: str) -> bool:
+    # Graviton families carry a "g" right after the generation digit: t4g, m7g, c7gd, r8g.
+    return re.match(r"^[a-z]+\d+g", instance_type) is not None
+
+
 class NodeGroupConfig(_Strict):
     instance_types: Annotated[list[str], Field(min_length=1)]
     min_size: Annotated[int, Field(ge=0)]
@@ -109,8 +114,14 @@ class NodeGroupConfig(_Strict):
                 raise ValueError(f"{name!r} is not an EC2 instance type name like 'm7g.large'")
         return value
 
+    @property
+    def architecture(self) -> Literal["arm64", "x86_64"]:
+        return "arm64" if _is_graviton(self.instance_types[0]) else "x86_64"
+
     @model_validator(mode="after")
     def _sizes_ordered(self) -> NodeGroupConfig:
+        if len({_is_graviton(name) for name in self.instance_types}) > 1:
+            raise _KeyError("instance_types", "mixes Graviton (arm64) and x86_64 types; one node group has one AMI")
         if self.min_size > self.max_size:
             raise ValueError(f"min_size ({self.min_size}) > max_size ({self.max_size})")
         if not self.min_size <= self.desired_size <= self.max_size:
@@ -121,9 +132,170 @@ class NodeGroupConfig(_Strict):
         return self
 
 
+ControlPlaneLogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+K8S_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+K8sName = Annotated[str, Field(pattern=K8S_NAME, max_length=63)]
+# Go durations as Karpenter accepts them, e.g. 30s, 5m, 720h.
+Duration = Annotated[str, Field(pattern=r"^([0-9]+(s|m|h))+$")]
+
+
+class EndpointConfig(_Strict):
+    # private: the API server is reachable from the VPC only (kubectl via VPN, peering or a bastion).
+    # public_and_private: nodes still use the private endpoint; people reach the public one from the listed CIDRs.
+    access: Literal["private", "public_and_private"]
+    public_access_cidrs: list[str] = []
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _public_cidrs(cls, value: list[str]) -> list[str]:
+        for index, cidr in enumerate(value):
+            try:
+                network = _network(cidr)
+            except ValueError as err:
+                raise ValueError(f"[{index}]: {err}") from None
+            if network.prefixlen == 0:
+                raise ValueError(f"[{index}]: {cidr} opens the API server to the whole internet")
+        return value
+
+    @model_validator(mode="after")
+    def _cidrs_match_access(self) -> EndpointConfig:
+        if self.access == "public_and_private" and not self.public_access_cidrs:
+            raise _KeyError("public_access_cidrs", "list the CIDRs that may reach the public endpoint, or use private")
+        if self.access == "private" and self.public_access_cidrs:
+            raise _KeyError("public_access_cidrs", "must be empty when access is private")
+        return self
+
+
+class PodIdentityConfig(_Strict):
+    """The add-on's own IAM role, assumed through EKS Pod Identity by one service account in kube-system."""
+
+    service_account: K8sName
+    # AWS-managed policies, e.g. service-role/AmazonEBSCSIDriverPolicy: AWS keeps them in step with the driver.
+    managed_policies: Annotated[
+        list[Annotated[str, Field(pattern=r"^([A-Za-z0-9-]+/)?[A-Za-z0-9_-]+$")]], Field(min_length=1)
+    ]
+
+
+class AddonConfig(_Strict):
+    name: K8sName
+    # Add-ons whose pods must run before the add-on reports healthy wait for the core node group; the others
+    # (node daemons such as vpc-cni) come first so nodes join a working network.
+    after_nodes: bool
+    pod_identity: PodIdentityConfig | None = None
+
+
+# Add-ons the rest of the app relies on: networking, DNS, and Pod Identity for Karpenter and the LB controller.
+REQUIRED_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent")
+
+
+class NodeClassConfig(_Strict):
+    """A Karpenter EC2NodeClass: how nodes are built (AMI, disks, metadata service)."""
+
+    name: K8sName
+    root_volume_gib: Annotated[int, Field(ge=20, le=1000)]
+    # RAID0 stripes the instance's local NVMe disks and puts kubelet and container storage on them.
+    instance_store_policy: Literal["RAID0"] | None = None
+    # 1: pods cannot reach the instance metadata service (and so not the node role); they use Pod Identity.
+    metadata_hop_limit: Annotated[int, Field(ge=1, le=2)]
+
+
+NODE_POOL_REQUIREMENT_VALUES = {
+    "karpenter.sh/capacity-type": {"spot", "on-demand"},
+    "kubernetes.io/arch": {"amd64", "arm64"},
+}
+
+
+class TaintConfig(_Strict):
+    key: Annotated[str, Field(min_length=1, max_length=253)]
+    value: Annotated[str, Field(max_length=63)]
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class NodePoolConfig(_Strict):
+    """A Karpenter NodePool: which instances may be launched for which pods, and when they go away."""
+
+    name: K8sName
+    node_class: K8sName
+    # Requirement key -> allowed values (operator In), e.g. karpenter.k8s.aws/instance-family: [c6id, c7gd].
+    requirements: Annotated[dict[str, Annotated[list[str], Field(min_length=1)]], Field(min_length=1)]
+    labels: dict[str, str] = {}
+    taints: list[TaintConfig] = []
+    cpu_limit: PositiveInt
+    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"]
+    consolidate_after: Duration
+    expire_after: Duration
+
+    @field_validator("requirements")
+    @classmethod
+    def _known_values(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, allowed in NODE_POOL_REQUIREMENT_VALUES.items():
+            unknown = sorted(set(value.get(key, [])) - allowed)
+            if unknown:
+                raise ValueError(f"{key}: {', '.join(unknown)} not one of {', '.join(sorted(allowed))}")
+        if "karpenter.sh/capacity-type" not in value:
+            raise ValueError("karpenter.sh/capacity-type must be listed (spot, on-demand or both)")
+        return value
+
+
+class KarpenterControllerConfig(_Strict):
+    replicas: Annotated[int, Field(ge=1, le=3)]
+    cpu: Annotated[str, Field(pattern=r"^[0-9]+m?$")]
+    memory: Annotated[str, Field(pattern=r"^[0-9]+(Mi|Gi)$")]
+
+
+class KarpenterConfig(_Strict):
+    controller: KarpenterControllerConfig
+    node_classes: Annotated[list[NodeClassConfig], Field(min_length=1)]
+    node_pools: list[NodePoolConfig]
+
+    @model_validator(mode="after")
+    def _references(self) -> KarpenterConfig:
+        for kind, items in (("node_classes", self.node_classes), ("node_pools", self.node_pools)):
+            names = [item.name for item in items]
+            for index, name in enumerate(names):
+                if name in names[:index]:
+                    raise _KeyError(f"{kind}[{index}].name", f"{name!r} is used twice")
+        classes = {node_class.name for node_class in self.node_classes}
+        for index, pool in enumerate(self.node_pools):
+            if pool.node_class not in classes:
+                raise _KeyError(
+                    f"node_pools[{index}].node_class",
+                    f"{pool.node_class!r} is not a node class (defined: {', '.join(sorted(classes))})",
+                )
+        return self
+
+
 class ClusterConfig(_Strict):
     kubernetes_version: str
+    endpoint: EndpointConfig
+    # IAM role ARNs that get cluster-admin through an EKS access entry, so people can run kubectl.
+    admin_role_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")]]
+    control_plane_logs: list[ControlPlaneLogType]
     core_nodes: NodeGroupConfig
+    addons: list[AddonConfig]
+    karpenter: KarpenterConfig
+
+    @field_validator("control_plane_logs")
+    @classmethod
+    def _logs_once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a log type twice")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClusterConfig:
+        if self.core_nodes.min_size < 2:
+            raise _KeyError(
+                "core_nodes.min_size", "must be at least 2 so the cluster's HA controllers spread over nodes"
+            )
+        names = [addon.name for addon in self.addons]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise _KeyError(f"addons[{index}].name", f"{name!r} is listed twice")
+        for name in REQUIRED_ADDONS:
+            if name not in names:
+                raise _KeyError("addons", f"{name} is required (the cluster's network, DNS and Pod Identity need it)")
+        return self
 
 
 class DatabaseConfig(_Strict):
@@ -186,6 +358,39 @@ class PostgresVersion(_Strict):
         return self
 
 
+class HelmChartVersion(_Strict):
+    repository: Annotated[str, Field(pattern=r"^(https|oci)://")]
+    chart: str
+    version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+
+    @model_validator(mode="after")
+    def _oci_names_chart(self) -> HelmChartVersion:
+        # For OCI, Helm pulls `repository` itself: the chart is its last path segment.
+        if self.repository.startswith("oci://") and not self.repository.endswith(f"/{self.chart}"):
+            raise _KeyError("repository", f"an OCI repository must end with the chart name /{self.chart}")
+        return self
+
+
+class HelmCharts(_Strict):
+    karpenter_crd: HelmChartVersion
+    karpenter: HelmChartVersion
+    aws_load_balancer_controller: HelmChartVersion
+
+    @model_validator(mode="after")
+    def _karpenter_crds_match(self) -> HelmCharts:
+        if self.karpenter_crd.version != self.karpenter.version:
+            raise _KeyError(
+                "karpenter_crd.version",
+                f"{self.karpenter_crd.version} differs from karpenter.version {self.karpenter.version}; "
+                "the CRDs must match the controller",
+            )
+        return self
+
+
+# "default": the version EKS marks default for the cluster's Kubernetes minor, fixed when the add-on is created.
+AddonVersion = Annotated[str, Field(pattern=r"^(default|v\d+\.\d+\.\d+-eksbuild\.\d+)$")]
+
+
 class Versions(_Strict):
     """`versions.yaml`: every version the app deploys, in one place."""
 
@@ -193,6 +398,10 @@ class Versions(_Strict):
     cdk_cli: str
     kubernetes: KubernetesVersions
     postgres: PostgresVersion
+    eks_addons: dict[str, AddonVersion]
+    helm_charts: HelmCharts
+    # Karpenter's EC2NodeClass AMI alias: al2023@latest or a pinned release such as al2023@v20261101.
+    karpenter_ami_alias: Annotated[str, Field(pattern=r"^al2023@(latest|v\d{8})$")]
 
 
 class AppConfig(_Strict):
@@ -235,6 +444,12 @@ class AppConfig(_Strict):
         for index, az in enumerate(self.network.availability_zones or []):
             if not re.fullmatch(re.escape(self.region) + r"[a-z]", az):
                 raise _KeyError(f"network.availability_zones[{index}]", f"{az!r} is not an AZ of region {self.region}")
+        for index, addon in enumerate(self.cluster.addons):
+            if addon.name not in self.versions.eks_addons:
+                raise _KeyError(
+                    f"cluster.addons[{index}].name",
+                    f"{addon.name!r} has no version in versions.yaml eks_addons (add it there, or 'default')",
+                )
         if self.environment_type == "production":
             self._require_production_safety()
         vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
@@ -260,6 +475,18 @@ class AppConfig(_Strict):
                 "must equal az_count in a production env",
             ),
             "logging.retention_days": (self.logging.retention_days >= 365, "must be at least 365 in a production env"),
+            "cluster.control_plane_logs": (
+                {"audit", "authenticator"} <= set(self.cluster.control_plane_logs),
+                "must include audit and authenticator in a production env",
+            ),
+            "cluster.core_nodes.capacity_type": (
+                self.cluster.core_nodes.capacity_type == "ON_DEMAND",
+                "must be ON_DEMAND in a production env (spot reclaims would take the control components down)",
+            ),
+            "cluster.core_nodes.min_size": (
+                self.cluster.core_nodes.min_size >= max(3, self.network.az_count),
+                "must be at least 3 and at least az_count in a production env",
+            ),
         }
         for key, (holds, problem) in required.items():
             if not holds:
@@ -302,11 +529,12 @@ def _describe(error: dict[str, Any]) -> tuple[str, str]:
     """The dotted key and the problem of one pydantic error."""
     location = [str(part) for part in error["loc"]]
     context_error = (error.get("ctx") or {}).get("error")
-    if isinstance(context_error, _KeyError):
-        return context_error.key, context_error.problem
     key = ""
     for part in location:
         key += f"[{part}]" if part.isdigit() else (f".{part}" if key else part)
+    if isinstance(context_error, _KeyError):
+        # A model's cross-field key is relative to that model, which sits at `location`.
+        return (f"{key}." if key else "") + context_error.key, context_error.problem
     kind = error["type"]
     if kind == "extra_forbidden":
         return key, "unknown key (check its spelling and indentation)"

@@ -5,7 +5,10 @@ An acknowledgment is always made on the construct that owns the resource, with a
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
 # cdk-nag AwsSolutions
@@ -14,6 +17,9 @@ NAG_RDS_MULTI_AZ = "AwsSolutions-RDS3"
 NAG_RDS_DELETION_PROTECTION = "AwsSolutions-RDS10"
 NAG_RDS_DEFAULT_PORT = "AwsSolutions-RDS11"
 NAG_AWS_MANAGED_POLICY = "AwsSolutions-IAM4"
+NAG_WILDCARD_PERMISSIONS = "AwsSolutions-IAM5"
+NAG_LAMBDA_LATEST_RUNTIME = "AwsSolutions-L1"
+NAG_SQS_DEAD_LETTER_QUEUE = "AwsSolutions-SQS3"
 
 # AWS Control Tower proactive controls (cdk-validator-cfnguard)
 CT_LOG_RETENTION_ONE_YEAR = "cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check"
@@ -25,6 +31,8 @@ CT_S3_KMS_ENCRYPTION = "cdk-validator-cfnguard::s3_bucket_default_encryption_kms
 CT_S3_ACCESS_LOGGING = "cdk-validator-cfnguard::s3_bucket_logging_enabled_check"
 CT_S3_EVENT_NOTIFICATIONS = "cdk-validator-cfnguard::s3_event_notifications_enabled_check"
 CT_S3_OBJECT_LOCK = "cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check"
+CT_SQS_DEAD_LETTER_QUEUE = "cdk-validator-cfnguard::sqs_dlq_check"
+CT_LAUNCH_TEMPLATE_HOP_LIMIT = "cdk-validator-cfnguard::ec2_launch_template_token_hop_limit_check"
 
 # CloudFormation Validate, the default rules CDK runs on every template
 CFN_HARDCODED_AZ = "CloudFormation-Validate::W3010"
@@ -38,3 +46,38 @@ def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
     if not reason.strip():
         raise ValueError("an acknowledgment needs a reason")
     cdk.Validations.of(scope).acknowledge(*(cdk.Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
+
+
+def aws_managed_policy_finding(policy_name: str) -> str:
+    """The cdk-nag finding id of one AWS-managed policy on a role, e.g. service-role/AmazonEBSCSIDriverPolicy."""
+    return f"{NAG_AWS_MANAGED_POLICY}[Policy::arn:<AWS::Partition>:iam::aws:policy/{policy_name}]"
+
+
+def wildcard_permission_findings(scope: IConstruct, document: iam.PolicyDocument) -> list[str]:
+    """The cdk-nag IAM5 finding ids of `document`: one per wildcard action or resource, written as cdk-nag writes
+    them (references as <LogicalId.Attribute>, pseudo parameters as <AWS::Name>), so each can be acknowledged."""
+
+    def render(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and "Ref" in value:
+            return f"<{value['Ref']}>"
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            return "<" + ".".join(value["Fn::GetAtt"]) + ">"
+        if isinstance(value, dict) and "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(render(part) for part in parts)
+        raise ValueError(f"cannot render policy value {value!r}")
+
+    def as_list(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+    findings: list[str] = []
+    for statement in cdk.Stack.of(scope).resolve(document.to_json())["Statement"]:
+        for kind, key in (("Action", "Action"), ("Resource", "Resource")):
+            for value in as_list(statement.get(key, [])):
+                text = render(value)
+                finding = f"{NAG_WILDCARD_PERMISSIONS}[{kind}::{text}]"
+                if "*" in text and finding not in findings:
+                    findings.append(finding)
+    return findings

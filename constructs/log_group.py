@@ -38,3 +38,12 @@ class EncryptedLogGroup(Construct):
         )
         if props.development_env and props.retention_days < ONE_YEAR_DAYS:
             acknowledge(self.log_group, DEV_ENV_REASON, CT_LOG_RETENTION_ONE_YEAR)
+
+
+def govern_log_group(log_group: logs.CfnLogGroup, *, props: EncryptedLogGroupProps) -> None:
+    """Give a log group some library created (e.g. for its own Lambda) our key, retention and removal policy."""
+    log_group.add_property_override("KmsKeyId", props.key.key_arn)
+    log_group.add_property_override("RetentionInDays", props.retention_days)
+    log_group.apply_removal_policy(props.removal_policy)
+    if props.development_env and props.retention_days < ONE_YEAR_DAYS:
+        acknowledge(log_group, DEV_ENV_REASON, CT_LOG_RETENTION_ONE_YEAR)

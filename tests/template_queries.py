@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -44,3 +45,52 @@ def refs_in(value: Any) -> set[str]:
         for inner in value:
             found |= refs_in(inner)
     return found
+
+
+def render(value: Any) -> str:
+    """A CloudFormation string value as text, each intrinsic written as a `${...}` marker saying what it refers to:
+    ${Ref:LogicalId}, ${LogicalId.Attribute} or ${Output:OutputName} (a cross-stack Fn::GetStackOutput)."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return f"${{Ref:{value['Ref']}}}"
+    if "Fn::GetAtt" in value:
+        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+    if "Fn::GetStackOutput" in value:
+        return f"${{Output:{value['Fn::GetStackOutput']['OutputName']}}}"
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(render(part) for part in parts)
+    raise AssertionError(f"unexpected intrinsic {value!r}")
+
+
+def kubernetes_manifests(template: dict) -> list[tuple[str, dict]]:
+    """(logical id, object) of every Kubernetes object the stack applies through CDK's kubectl handler."""
+    found = []
+    for logical_id, resource in resources_of_type(template, "Custom::AWSCDK-EKS-KubernetesResource").items():
+        for manifest in json.loads(render(resource["Properties"]["Manifest"])):
+            found.append((logical_id, manifest))
+    return found
+
+
+def manifest_of_kind(template: dict, kind: str, name: str) -> tuple[str, dict]:
+    matches = [
+        (lid, m) for lid, m in kubernetes_manifests(template) if m["kind"] == kind and m["metadata"]["name"] == name
+    ]
+    assert len(matches) == 1, f"{len(matches)} {kind} named {name}"
+    return matches[0]
+
+
+def helm_release(template: dict, release: str) -> tuple[str, dict, dict]:
+    """(logical id, properties, values) of the Helm release named `release`."""
+    for logical_id, resource in resources_of_type(template, "Custom::AWSCDK-EKS-HelmChart").items():
+        properties = resource["Properties"]
+        if properties["Release"] == release:
+            values = json.loads(render(properties["Values"])) if "Values" in properties else {}
+            return logical_id, properties, values
+    raise AssertionError(f"no Helm release {release}")
+
+
+def depends_on(template: dict, logical_id: str) -> set[str]:
+    value = template["Resources"][logical_id].get("DependsOn", [])
+    return set([value] if isinstance(value, str) else value)

@@ -23,8 +23,8 @@ def _load_with(tmp_path: Path, env: str, edit) -> None:
     load_config(env, config_dir=tmp_path)
 
 
-def _parent_and_leaf(data: dict, path: str) -> tuple[dict, str]:
-    *parents, leaf = path.split(".")
+def _parent_and_leaf(data: dict, path: str) -> tuple[dict, str | int]:
+    *parents, leaf = (int(part) if part.isdigit() else part for part in path.split("."))
     for part in parents:
         data = data[part]
     return data, leaf
@@ -151,6 +151,104 @@ BAD_INPUTS = [
         _set("environment_type", "staging"),
         "dev.yaml: environment_type: Input should be 'development' or 'production' (got 'staging')",
     ),
+    # ---- cluster ----
+    (
+        "dev",
+        _set("cluster.endpoint", {"access": "public_and_private"}),
+        "dev.yaml: cluster.endpoint.public_access_cidrs: list the CIDRs that may reach the public endpoint",
+    ),
+    (
+        "dev",
+        _set("cluster.endpoint", {"access": "private", "public_access_cidrs": ["198.51.100.0/24"]}),
+        "dev.yaml: cluster.endpoint.public_access_cidrs: must be empty when access is private",
+    ),
+    (
+        "dev",
+        _set("cluster.endpoint", {"access": "public_and_private", "public_access_cidrs": ["0.0.0.0/0"]}),
+        "dev.yaml: cluster.endpoint.public_access_cidrs: [0]: 0.0.0.0/0 opens the API server to the whole internet",
+    ),
+    (
+        "dev",
+        _set("cluster.endpoint.access", "public"),
+        "dev.yaml: cluster.endpoint.access: Input should be 'private' or 'public_and_private' (got 'public')",
+    ),
+    (
+        "dev",
+        _set("cluster.admin_role_arns", ["arn:aws:iam::111122223333:user/alice"]),
+        "dev.yaml: cluster.admin_role_arns[0]: String should match pattern",
+    ),
+    (
+        "dev",
+        _set("cluster.control_plane_logs", ["api", "kubelet"]),
+        "dev.yaml: cluster.control_plane_logs[1]: Input should be 'api', 'audit', 'authenticator'",
+    ),
+    (
+        "dev",
+        _set("cluster.core_nodes.min_size", 1),
+        "dev.yaml: cluster.core_nodes.min_size: must be at least 2 so the cluster's HA controllers spread",
+    ),
+    (
+        "dev",
+        _set("cluster.core_nodes.instance_types", ["t4g.large", "t3.large"]),
+        "dev.yaml: cluster.core_nodes.instance_types: mixes Graviton (arm64) and x86_64 types",
+    ),
+    (
+        "prod",
+        _set("cluster.core_nodes.capacity_type", "SPOT"),
+        "prod.yaml: cluster.core_nodes.capacity_type: must be ON_DEMAND in a production env",
+    ),
+    (
+        "prod",
+        _set("cluster.control_plane_logs", ["api"]),
+        "prod.yaml: cluster.control_plane_logs: must include audit and authenticator in a production env",
+    ),
+    (
+        "prod",
+        _set("cluster.core_nodes.min_size", 2),
+        "prod.yaml: cluster.core_nodes.min_size: must be at least 3 and at least az_count in a production env",
+    ),
+    (
+        "dev",
+        _delete("cluster.addons.2"),
+        "dev.yaml: cluster.addons: eks-pod-identity-agent is required",
+    ),
+    (
+        "dev",
+        _set("cluster.addons.0.name", "vpc-cnl"),
+        "dev.yaml: cluster.addons: vpc-cni is required",
+    ),
+    (
+        "dev",
+        lambda data: data["cluster"]["addons"].append({"name": "amazon-cloudwatch-observability", "after_nodes": True}),
+        "dev.yaml: cluster.addons[7].name: 'amazon-cloudwatch-observability' has no version in versions.yaml",
+    ),
+    (
+        "dev",
+        _set("cluster.karpenter.node_pools.0.node_class", "gpu"),
+        "dev.yaml: cluster.karpenter.node_pools[0].node_class: 'gpu' is not a node class (defined: default, local-nvme)",
+    ),
+    (
+        "dev",
+        _set("cluster.karpenter.node_pools.1.name", "spark-compute-optimized"),
+        "dev.yaml: cluster.karpenter.node_pools[1].name: 'spark-compute-optimized' is used twice",
+    ),
+    (
+        "dev",
+        lambda data: data["cluster"]["karpenter"]["node_pools"][0]["requirements"].update(
+            {"karpenter.sh/capacity-type": ["spot", "reserved-ish"]}
+        ),
+        "dev.yaml: cluster.karpenter.node_pools[0].requirements: karpenter.sh/capacity-type: reserved-ish not one of",
+    ),
+    (
+        "dev",
+        _set("cluster.karpenter.node_pools.0.consolidate_after", "30 seconds"),
+        "dev.yaml: cluster.karpenter.node_pools[0].consolidate_after: String should match pattern",
+    ),
+    (
+        "dev",
+        _set("cluster.karpenter.node_classes.0.metadata_hop_limit", 3),
+        "dev.yaml: cluster.karpenter.node_classes[0].metadata_hop_limit: Input should be less than or equal to 2",
+    ),
 ]
 
 
@@ -161,6 +259,18 @@ def test_bad_config_is_one_clear_line(tmp_path: Path, env: str, edit, expected: 
     message = str(raised.value)
     assert expected in message
     assert "\n" not in message
+
+
+def test_karpenter_crds_must_match_the_controller(tmp_path: Path) -> None:
+    versions = yaml.safe_load((REPO_ROOT / "versions.yaml").read_text())
+    versions["helm_charts"]["karpenter_crd"]["version"] = "1.13.0"
+    (tmp_path / "versions.yaml").write_text(yaml.safe_dump(versions))
+    with pytest.raises(ConfigError) as raised:
+        load_config("dev", versions_file=tmp_path / "versions.yaml")
+    assert str(raised.value) == (
+        "versions.yaml: helm_charts.karpenter_crd.version: 1.13.0 differs from karpenter.version 1.14.1; "
+        "the CRDs must match the controller"
+    )
 
 
 def test_unknown_env_names_the_available_ones() -> None:

@@ -28,6 +28,6 @@ def masked(template: dict) -> dict:
     return json.loads(ASSET_HASH.sub("<asset-hash>", json.dumps(template)))
 
 
-@pytest.mark.parametrize("component", ["network", "data"])
+@pytest.mark.parametrize("component", ["network", "data", "cluster"])
 def test_template_snapshot(synthesized: Synthesized, component: str, snapshot_json) -> None:
     assert masked(synthesized.template(component)) == snapshot_json

@@ -10,8 +10,13 @@ from tests.synth import Synthesized
 from tests.template_queries import resources_of_type
 
 PINNED = yaml.safe_load((Path(__file__).parent / "stateful_resources.yaml").read_text())
-# The log group of the deploy-time Fernet key writer holds only that function's logs; it is not Airflow state.
-NOT_STATE = {"AirflowSecretsFernetKeyWriterLogsLogGroup7503819D"}
+# Log groups of deploy-time handlers (the Fernet key writer, CDK's kubectl handler) hold only those functions' logs;
+# they are not Airflow or cluster state.
+NOT_STATE = {
+    "AirflowSecretsFernetKeyWriterLogsLogGroup7503819D",
+    "EksClusterKubectlProviderHandlerLogGroup4E3D8320",
+    "EksClusterKubectlProviderframeworkonEventLogGroup018F2467",
+}
 
 
 def test_stateful_logical_ids_are_pinned(synthesized: Synthesized) -> None:
