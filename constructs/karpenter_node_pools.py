@@ -11,7 +11,9 @@ from constructs import Construct
 
 from config.settings import NodeClassConfig, NodePoolConfig
 from constructs.eks_cluster import ROOT_DEVICE
+from constructs.network import KARPENTER_DISCOVERY_TAG
 
+EKS_CLUSTER_NAME_TAG = "aws:eks:cluster-name"
 EC2_NODE_CLASS_API = ("karpenter.k8s.aws", "v1", "EC2NodeClass")
 NODE_POOL_API = ("karpenter.sh", "v1", "NodePool")
 
@@ -23,7 +25,6 @@ class NodeClassEnvironment:
     cluster_name: str
     ami_alias: str
     node_role_name: str
-    security_group_ids: Sequence[str]
 
 
 def ec2_node_class_manifest(node_class: NodeClassConfig, env: NodeClassEnvironment) -> dict[str, Any]:
@@ -31,9 +32,13 @@ def ec2_node_class_manifest(node_class: NodeClassConfig, env: NodeClassEnvironme
     spec: dict[str, Any] = {
         "role": env.node_role_name,
         "amiSelectorTerms": [{"alias": env.ami_alias}],
-        # The network stack tags the private subnets for discovery.
-        "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": env.cluster_name}}],
-        "securityGroupSelectorTerms": [{"id": sg_id} for sg_id in env.security_group_ids],
+        # The network stack tags the private subnets and the data-clients security group for discovery.
+        "subnetSelectorTerms": [{"tags": {KARPENTER_DISCOVERY_TAG: env.cluster_name}}],
+        "securityGroupSelectorTerms": [
+            # EKS tags the cluster security group it creates; nodes need it to talk to the control plane and pods.
+            {"tags": {EKS_CLUSTER_NAME_TAG: env.cluster_name}},
+            {"tags": {KARPENTER_DISCOVERY_TAG: env.cluster_name}},
+        ],
         "blockDeviceMappings": [
             {
                 "deviceName": ROOT_DEVICE,

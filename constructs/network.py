@@ -24,6 +24,9 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
     "Sqs": ec2.InterfaceVpcEndpointAwsService.SQS,
 }
 
+# Karpenter finds the subnets and security groups of its nodes by this tag, valued with the cluster name.
+KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
+
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowVpcProps:
@@ -102,7 +105,7 @@ class AirflowVpc(Construct):
             cdk.Tags.of(subnet).add("kubernetes.io/role/elb", "1")
         for subnet in self.vpc.private_subnets:
             cdk.Tags.of(subnet).add("kubernetes.io/role/internal-elb", "1")
-            cdk.Tags.of(subnet).add("karpenter.sh/discovery", cluster_name)
+            cdk.Tags.of(subnet).add(KARPENTER_DISCOVERY_TAG, cluster_name)
 
     def _add_interface_endpoints(self, cidr: str) -> None:
         endpoint_security_group = ec2.SecurityGroup(

@@ -77,6 +77,9 @@ class ClusterStack(AirflowEksStack):
                 node_selector=CORE_NODE_LABELS,
             ),
         )
+        # The controllers resolve AWS endpoints through CoreDNS and run beside the other add-ons: install them after.
+        for chart in (self.load_balancer_controller.chart, self.karpenter.chart):
+            chart.node.add_dependency(self.addons)
         self.node_pools = KarpenterNodePools(
             self,
             "NodePools",
@@ -88,7 +91,6 @@ class ClusterStack(AirflowEksStack):
                     cluster_name=config.cluster_name,
                     ami_alias=config.versions.karpenter_ami_alias,
                     node_role_name=self.karpenter.node_role.role_name,
-                    security_group_ids=[self.cluster.cluster_security_group_id, data_clients.security_group_id],
                 ),
                 controller=self.karpenter.chart,
             ),

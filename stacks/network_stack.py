@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from config.settings import AppConfig
 from constructs.data_clients import DataClientsSecurityGroup
-from constructs.network import AirflowVpc, AirflowVpcProps
+from constructs.network import KARPENTER_DISCOVERY_TAG, AirflowVpc, AirflowVpcProps
 from constructs.acknowledgments import CT_LAMBDA_IN_VPC
 from constructs.lifecycle import removal_policy
 from stacks.base import AirflowEksStack
@@ -34,6 +35,8 @@ class NetworkStack(AirflowEksStack):
         self.data_clients: ec2.ISecurityGroup = DataClientsSecurityGroup(
             self, "DataClients", vpc=network.vpc
         ).security_group
+        # Karpenter's EC2NodeClasses select security groups by tag (as they select subnets): its nodes join this one.
+        cdk.Tags.of(self.data_clients).add(KARPENTER_DISCOVERY_TAG, config.cluster_name)
         self.acknowledge_cdk_provider(
             "Custom::VpcRestrictDefaultSGCustomResourceProvider",
             "CDK's deploy-time handler that strips the default security group's rules; it only calls the EC2 API.",

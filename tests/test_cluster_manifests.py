@@ -19,7 +19,7 @@ KARPENTER_CRDS = {
     ("karpenter.sh/v1", "NodePool"): "karpenter.sh_nodepools.yaml",
 }
 # Stand-ins for values CloudFormation fills in at deploy time, shaped as the CRDs' patterns require.
-DEPLOY_TIME_VALUES = {"id": "sg-0123456789abcdef0", "role": "airflow-node-role"}
+DEPLOY_TIME_VALUES = {"role": "airflow-node-role"}
 
 
 def _concrete(value: Any, key: str | None = None) -> Any:

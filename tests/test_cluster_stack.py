@@ -9,7 +9,7 @@ import yaml
 
 from config.settings import CONFIG_DIR, load_config
 from tests.synth import Synthesized, synthesize
-from tests.template_queries import by_path, depends_on, only_resource, render, resources_of_type
+from tests.template_queries import by_path, depends_on, helm_release, only_resource, render, resources_of_type
 
 CONTROL_PLANE_LOGS = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
 ADMIN_ROLE = "arn:aws:iam::111122223333:role/PlatformAdmin"
@@ -174,7 +174,10 @@ def test_core_nodes_join_the_cluster_and_data_client_groups(synthesized: Synthes
 def test_kubectl_handler_runs_in_private_subnets(synthesized: Synthesized) -> None:
     """Backs the CT.LAMBDA.PR.3 acknowledgment: the handler is in the VPC, the check just cannot see it."""
     template = synthesized.template("cluster")
-    for path in ("/Eks/Cluster/KubectlProvider/Handler/Resource",):
+    for path in (
+        "/Eks/Cluster/KubectlProvider/Handler/Resource",
+        "/Eks/Cluster/KubectlProvider/Provider/framework-onEvent/Resource",
+    ):
         _, function = by_path(template, path)
         vpc_config = function["Properties"]["VpcConfig"]
         assert len(vpc_config["SubnetIds"]) == synthesized.config.network.az_count
@@ -213,6 +216,14 @@ def _walk(value):
 
 
 # ---- 2. managed add-ons ----
+
+
+def test_controller_charts_wait_for_every_addon(synthesized: Synthesized) -> None:
+    template = synthesized.template("cluster")
+    addon_ids = {logical_id for logical_id, _ in _addons(template).values()}
+    for release in ("karpenter", "aws-load-balancer-controller"):
+        chart_id, _, _ = helm_release(template, release)
+        assert addon_ids <= depends_on(template, chart_id), release
 
 
 def _addons(template: dict) -> dict[str, tuple[str, dict]]:

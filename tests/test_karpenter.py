@@ -240,7 +240,6 @@ def test_airflow_task_pool_is_on_demand_and_consolidates(synthesized: Synthesize
 def test_node_classes_use_al2023_imdsv2_encrypted_gp3_and_our_node_role(synthesized: Synthesized) -> None:
     template = synthesized.template("cluster")
     node_role_id, _ = by_path(template, "/Karpenter/NodeRole/Resource")
-    cluster_id, _ = only_resource(template, "AWS::EKS::Cluster")
     for node_class_config in synthesized.config.cluster.karpenter.node_classes:
         _, node_class = manifest_of_kind(template, "EC2NodeClass", node_class_config.name)
         spec = node_class["spec"]
@@ -251,10 +250,21 @@ def test_node_classes_use_al2023_imdsv2_encrypted_gp3_and_our_node_role(synthesi
         assert spec["metadataOptions"]["httpPutResponseHopLimit"] == node_class_config.metadata_hop_limit <= 2
         (root,) = spec["blockDeviceMappings"]
         assert root["ebs"]["encrypted"] is True and root["ebs"]["volumeType"] == "gp3"
-        assert spec["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": synthesized.config.cluster_name}}]
-        groups = [term["id"] for term in spec["securityGroupSelectorTerms"]]
-        assert groups[0] == f"${{{cluster_id}.ClusterSecurityGroupId}}"
-        assert groups[1].startswith("${Output:") and "DataClients" in groups[1]
+        name = synthesized.config.cluster_name
+        assert spec["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": name}}]
+        assert spec["securityGroupSelectorTerms"] == [
+            {"tags": {"aws:eks:cluster-name": name}},  # the cluster security group EKS creates and tags
+            {"tags": {"karpenter.sh/discovery": name}},  # the network stack's data-clients group
+        ]
+
+
+def test_exactly_the_data_clients_group_carries_the_discovery_tag(synthesized: Synthesized) -> None:
+    tagged = [
+        logical_id
+        for logical_id, group in resources_of_type(synthesized.template("network"), "AWS::EC2::SecurityGroup").items()
+        if {"Key": "karpenter.sh/discovery", "Value": synthesized.config.cluster_name} in group["Properties"]["Tags"]
+    ]
+    assert len(tagged) == 1 and tagged[0].startswith("DataClients")
 
 
 # ---- 6. create and destroy order ----
