@@ -60,6 +60,18 @@ def _network(value: str) -> ipaddress.IPv4Network:
         raise ValueError(f"{value!r} is not a valid IPv4 CIDR ({err})") from None
 
 
+def _bounded_cidrs(value: list[str], whole_internet_problem: str) -> list[str]:
+    """Valid IPv4 CIDRs, none of them /0."""
+    for index, cidr in enumerate(value):
+        try:
+            network = _network(cidr)
+        except ValueError as err:
+            raise ValueError(f"[{index}]: {err}") from None
+        if network.prefixlen == 0:
+            raise ValueError(f"[{index}]: {cidr} {whole_internet_problem}")
+    return value
+
+
 class NetworkConfig(_Strict):
     vpc_cidr: str
     az_count: Annotated[int, Field(ge=2, le=3)]
@@ -148,14 +160,7 @@ class EndpointConfig(_Strict):
     @field_validator("public_access_cidrs")
     @classmethod
     def _public_cidrs(cls, value: list[str]) -> list[str]:
-        for index, cidr in enumerate(value):
-            try:
-                network = _network(cidr)
-            except ValueError as err:
-                raise ValueError(f"[{index}]: {err}") from None
-            if network.prefixlen == 0:
-                raise ValueError(f"[{index}]: {cidr} opens the API server to the whole internet")
-        return value
+        return _bounded_cidrs(value, "opens the API server to the whole internet")
 
     @model_validator(mode="after")
     def _cidrs_match_access(self) -> EndpointConfig:
@@ -424,14 +429,7 @@ class AppConfig(_Strict):
     @field_validator("allowed_ingress_cidrs")
     @classmethod
     def _ingress_cidrs(cls, value: list[str]) -> list[str]:
-        for index, cidr in enumerate(value):
-            try:
-                network = _network(cidr)
-            except ValueError as err:
-                raise ValueError(f"[{index}]: {err}") from None
-            if network.prefixlen == 0:
-                raise ValueError(f"[{index}]: {cidr} admits the whole internet; list the ranges that need access")
-        return value
+        return _bounded_cidrs(value, "admits the whole internet; list the ranges that need access")
 
     @model_validator(mode="after")
     def _cross_field(self) -> AppConfig:

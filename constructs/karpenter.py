@@ -23,6 +23,7 @@ from constructs.acknowledgments import (
     wildcard_permission_findings,
 )
 from constructs.eks_iam import PodIdentity, node_role
+from constructs.helm_release import helm_release
 from constructs.policy_documents import load_policy_file, policy_document
 
 NAMESPACE = "kube-system"  # Karpenter's documented namespace: the API server's priority levels cover it
@@ -131,28 +132,17 @@ class Karpenter(Construct):
             managed_policies=policies,
         )
 
-        self.crds = eks.HelmChart(
-            self,
-            "CrdChart",
-            cluster=props.cluster,
-            chart=props.crd_chart.chart,
-            repository=props.crd_chart.repository,
-            version=props.crd_chart.version,
-            release="karpenter-crd",
-            namespace=NAMESPACE,
-            wait=True,
+        self.crds = helm_release(
+            self, "CrdChart", cluster=props.cluster, chart=props.crd_chart, release="karpenter-crd", namespace=NAMESPACE
         )
         resources = {"cpu": props.controller.cpu, "memory": props.controller.memory}
-        self.chart = eks.HelmChart(
+        self.chart = helm_release(
             self,
             "Chart",
             cluster=props.cluster,
-            chart=props.chart.chart,
-            repository=props.chart.repository,
-            version=props.chart.version,
+            chart=props.chart,
             release="karpenter",
             namespace=NAMESPACE,
-            wait=True,
             values={
                 "settings": {
                     "clusterName": props.cluster_name,

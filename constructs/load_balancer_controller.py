@@ -13,6 +13,7 @@ from constructs import Construct
 from config.settings import HelmChartVersion
 from constructs.acknowledgments import acknowledge, wildcard_permission_findings
 from constructs.eks_iam import PodIdentity
+from constructs.helm_release import helm_release
 from constructs.policy_documents import load_policy_file, policy_document
 
 NAMESPACE = "kube-system"
@@ -58,16 +59,13 @@ class LoadBalancerController(Construct):
             description="AWS Load Balancer Controller",
             managed_policies=[policy],
         )
-        self.chart = eks.HelmChart(
+        self.chart = helm_release(
             self,
             "Chart",
             cluster=props.cluster,
-            chart=props.chart.chart,
-            repository=props.chart.repository,
-            version=props.chart.version,
+            chart=props.chart,
             release=SERVICE_ACCOUNT,
             namespace=NAMESPACE,
-            wait=True,
             values={
                 "clusterName": props.cluster.cluster_name,
                 # Pods may not reach instance metadata (IMDSv2, hop limit), so region and VPC are given.
