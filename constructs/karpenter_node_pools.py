@@ -109,25 +109,29 @@ class KarpenterNodePools(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: KarpenterNodePoolsProps) -> None:
         super().__init__(scope, construct_id)
-        self.node_classes: dict[str, eks.KubernetesManifest] = {}
-        for node_class in props.node_classes:
-            manifest = eks.KubernetesManifest(
-                self,
+        self.node_classes = {
+            node_class.name: self._apply(
+                props.cluster,
                 f"NodeClass-{node_class.name}",
-                cluster=props.cluster,
-                manifest=[ec2_node_class_manifest(node_class, props.environment)],
-                overwrite=True,
+                ec2_node_class_manifest(node_class, props.environment),
+                after=props.controller,
             )
-            manifest.node.add_dependency(props.controller)
-            self.node_classes[node_class.name] = manifest
-        self.node_pools: dict[str, eks.KubernetesManifest] = {}
-        for pool in props.node_pools:
-            manifest = eks.KubernetesManifest(
-                self,
+            for node_class in props.node_classes
+        }
+        self.node_pools = {
+            pool.name: self._apply(
+                props.cluster,
                 f"NodePool-{pool.name}",
-                cluster=props.cluster,
-                manifest=[node_pool_manifest(pool)],
-                overwrite=True,
+                node_pool_manifest(pool),
+                after=self.node_classes[pool.node_class],
             )
-            manifest.node.add_dependency(self.node_classes[pool.node_class])
-            self.node_pools[pool.name] = manifest
+            for pool in props.node_pools
+        }
+
+    def _apply(
+        self, cluster: eks.ICluster, construct_id: str, manifest: dict[str, Any], *, after: Construct
+    ) -> eks.KubernetesManifest:
+        # overwrite: `kubectl apply`, so a re-deploy after a failed one adopts the object instead of failing.
+        applied = eks.KubernetesManifest(self, construct_id, cluster=cluster, manifest=[manifest], overwrite=True)
+        applied.node.add_dependency(after)
+        return applied
