@@ -48,8 +48,6 @@ class PodIdentity(Construct):
         create_association: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.namespace = namespace
-        self.service_account = service_account
         # The EKS Pod Identity service assumes the role and tags the session with the pod's namespace and account.
         self.role = iam.Role(
             self,
@@ -58,9 +56,8 @@ class PodIdentity(Construct):
             assumed_by=iam.SessionTagsPrincipal(iam.ServicePrincipal("pods.eks.amazonaws.com")),
             managed_policies=list(managed_policies),
         )
-        self.association: eks.CfnPodIdentityAssociation | None = None
         if create_association:
-            self.association = eks.CfnPodIdentityAssociation(
+            eks.CfnPodIdentityAssociation(
                 self,
                 "Association",
                 cluster_name=cluster.cluster_name,

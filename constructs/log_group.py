@@ -36,8 +36,7 @@ class EncryptedLogGroup(Construct):
             retention=log_retention(props.retention_days),
             removal_policy=props.removal_policy,
         )
-        if props.development_env and props.retention_days < ONE_YEAR_DAYS:
-            acknowledge(self.log_group, DEV_ENV_REASON, CT_LOG_RETENTION_ONE_YEAR)
+        _acknowledge_short_retention(self.log_group, props)
 
 
 def govern_log_group(log_group: logs.CfnLogGroup, *, props: EncryptedLogGroupProps) -> None:
@@ -45,5 +44,9 @@ def govern_log_group(log_group: logs.CfnLogGroup, *, props: EncryptedLogGroupPro
     log_group.add_property_override("KmsKeyId", props.key.key_arn)
     log_group.add_property_override("RetentionInDays", props.retention_days)
     log_group.apply_removal_policy(props.removal_policy)
+    _acknowledge_short_retention(log_group, props)
+
+
+def _acknowledge_short_retention(log_group: Construct, props: EncryptedLogGroupProps) -> None:
     if props.development_env and props.retention_days < ONE_YEAR_DAYS:
         acknowledge(log_group, DEV_ENV_REASON, CT_LOG_RETENTION_ONE_YEAR)
