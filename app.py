@@ -18,11 +18,12 @@ def main() -> int:
     env = app.node.try_get_context("env") or DEFAULT_ENV
     try:
         config = load_config(env)
+        # Also reads helm_values/, which users may edit: a bad file is a config error too.
+        build_stacks(app, config)
     except ConfigError as err:
-        # One line, no traceback, before any construct exists: nothing is half-created.
+        # One line, no traceback, before anything is written: nothing is half-created.
         print(f"error: {err}", file=sys.stderr)
         return 2
-    build_stacks(app, config)
     app.synth()
     return 0
 

@@ -1,10 +1,11 @@
-"""Composes the app's stacks from one validated config."""
+"""Composes the app's stacks from one validated config, passing each stack the typed handles of those below it."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 
 from config.settings import AppConfig
+from constructs.shared.tags import tag_every_resource
 from stacks.cluster_stack import ClusterStack
 from stacks.compliance import add_compliance_checks
 from stacks.data_stack import AirflowDataStack
@@ -12,10 +13,10 @@ from stacks.network_stack import NetworkStack
 
 
 def build_stacks(app: cdk.App, config: AppConfig) -> list[cdk.Stack]:
+    """network -> (data, cluster in parallel). Every cross-stack edge is a handle passed here and nowhere else."""
     network = NetworkStack(app, config=config)
-    data = AirflowDataStack(app, config=config, vpc=network.vpc, data_clients=network.data_clients)
-    cluster = ClusterStack(app, config=config, vpc=network.vpc, data_clients=network.data_clients)
-    for key, value in {"project": "airflow-on-eks", "env": config.env_name, "managed-by": "aws-cdk"}.items():
-        cdk.Tags.of(app).add(key, value)
+    data = AirflowDataStack(app, config=config, network=network.handle)
+    cluster = ClusterStack(app, config=config, network=network.handle)
+    tag_every_resource(app, env_name=config.env_name)
     add_compliance_checks(app)
     return [network, data, cluster]

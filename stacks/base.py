@@ -1,4 +1,4 @@
-"""What every stack of this app shares: its name, its environment and offline AZs."""
+"""What every stack of this app shares: its name, its environment, offline AZs and the lifecycle from config."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config.settings import AppConfig
-from constructs.acknowledgments import acknowledge
+from constructs.shared.acknowledgments import acknowledge
+from constructs.shared.lifecycle import Lifecycle
 
 
 class AirflowEksStack(cdk.Stack):
@@ -21,6 +22,11 @@ class AirflowEksStack(cdk.Stack):
             description=description,
         )
         self.config = config
+        self.lifecycle = Lifecycle.from_config(
+            removal_policy=config.removal_policy,
+            log_retention_days=config.logging.retention_days,
+            development_env=config.is_development,
+        )
 
     @property
     def availability_zones(self) -> list[str]:

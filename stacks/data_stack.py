@@ -1,18 +1,18 @@
+"""The data stack: Airflow's state under one KMS key; hands the Airflow stack a DataHandle."""
+
 from __future__ import annotations
 
-import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from config.settings import AppConfig
-from constructs.acknowledgments import CT_LAMBDA_IN_VPC
-from constructs.airflow_secrets import AirflowSecrets, AirflowSecretsProps
-from constructs.dag_file_system import DagFileSystem, DagFileSystemProps
-from constructs.database import AirflowDatabase, AirflowDatabaseProps
-from constructs.encryption_key import EncryptionKey
-from constructs.lifecycle import removal_policy
-from constructs.log_buckets import AirflowLogBuckets, AirflowLogBucketsProps
+from constructs.data.airflow_secrets import AirflowSecrets, AirflowSecretsProps
+from constructs.data.dag_file_system import DagFileSystem, DagFileSystemProps
+from constructs.data.database import AirflowDatabase, AirflowDatabaseProps
+from constructs.data.log_buckets import AirflowLogBuckets, AirflowLogBucketsProps
+from constructs.shared.acknowledgments import CT_LAMBDA_IN_VPC
+from constructs.shared.encryption_key import EncryptionKey
 from stacks.base import AirflowEksStack
+from stacks.handles import DataHandle, NetworkHandle
 
 
 class AirflowDataStack(AirflowEksStack):
@@ -22,67 +22,64 @@ class AirflowDataStack(AirflowEksStack):
     with the cluster.
     """
 
-    def __init__(self, scope: Construct, *, config: AppConfig, vpc: ec2.IVpc, data_clients: ec2.ISecurityGroup) -> None:
+    def __init__(self, scope: Construct, *, config: AppConfig, network: NetworkHandle) -> None:
         super().__init__(
             scope, "data", config=config, description="Airflow on EKS: metadata DB, DAG storage, log bucket, secrets"
         )
-        keep_or_destroy = removal_policy(config.removal_policy)
         secret_prefix = f"{config.cluster_name}/airflow"
 
         # One key for the DB, Performance Insights, DAG file system, task logs, secrets and their log groups: they
         # hold the same Airflow data for the same readers, and every key is a monthly fee.
-        self.key = EncryptionKey(
+        key = EncryptionKey(
             self,
             "DataKey",
             alias=f"alias/{config.cluster_name}/airflow-data",
             description="Encrypts the Airflow metadata DB, DAG file system, task logs and secrets",
             allow_cloudwatch_logs=True,
-            removal_policy=keep_or_destroy,
+            lifecycle=self.lifecycle,
         ).key
 
-        self.database = AirflowDatabase(
+        database = AirflowDatabase(
             self,
             "MetadataDb",
             props=AirflowDatabaseProps(
                 identifier=f"{config.cluster_name}-airflow",
                 settings=config.database,
                 engine_version=config.versions.postgres,
-                vpc=vpc,
-                clients=data_clients,
-                key=self.key,
+                vpc=network.vpc,
+                clients=network.data_clients,
+                key=key,
                 secret_name=f"{secret_prefix}/metadata-db",
-                log_retention_days=config.logging.retention_days,
-                removal_policy=removal_policy(config.removal_policy, snapshot_supported=True),
-                companion_removal_policy=keep_or_destroy,
-                development_env=config.is_development,
+                lifecycle=self.lifecycle,
             ),
         )
-        self.dag_storage = DagFileSystem(
+        dag_storage = DagFileSystem(
             self,
             "DagStorage",
-            props=DagFileSystemProps(vpc=vpc, clients=data_clients, key=self.key, removal_policy=keep_or_destroy),
+            props=DagFileSystemProps(vpc=network.vpc, clients=network.data_clients, key=key, lifecycle=self.lifecycle),
         )
-        self.log_buckets = AirflowLogBuckets(
+        log_buckets = AirflowLogBuckets(
             self,
             "TaskLogs",
             props=AirflowLogBucketsProps(
-                key=self.key,
-                expiry_days=config.logging.airflow_log_expiry_days,
-                removal_policy=keep_or_destroy,
+                key=key, expiry_days=config.logging.airflow_log_expiry_days, lifecycle=self.lifecycle
             ),
         )
-        self.secrets = AirflowSecrets(
+        secrets = AirflowSecrets(
             self,
             "AirflowSecrets",
-            props=AirflowSecretsProps(
-                name_prefix=secret_prefix,
-                key=self.key,
-                log_retention_days=config.logging.retention_days,
-                removal_policy=keep_or_destroy,
-                development_env=config.is_development,
-            ),
+            props=AirflowSecretsProps(name_prefix=secret_prefix, key=key, lifecycle=self.lifecycle),
         )
-        if keep_or_destroy == cdk.RemovalPolicy.DESTROY:
+        self.handle = DataHandle(
+            key=key,
+            database=database.instance,
+            database_secret=database.secret,
+            dag_file_system=dag_storage.file_system,
+            dags_access_point=dag_storage.dags_access_point,
+            logs_bucket=log_buckets.logs_bucket,
+            secrets=secrets.secrets,
+        )
+        if self.lifecycle.destroys_data:
             self.acknowledge_cdk_provider(
                 "Custom::S3AutoDeleteObjectsCustomResourceProvider",
                 "CDK's deploy-time handler that empties the log buckets on `cdk destroy`; it only calls the S3 API.",

@@ -1,15 +1,17 @@
+"""The network stack: VPC and data-clients security group; hands the stacks above a NetworkHandle."""
+
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from config.settings import AppConfig
-from constructs.data_clients import DataClientsSecurityGroup
-from constructs.network import KARPENTER_DISCOVERY_TAG, AirflowVpc, AirflowVpcProps
-from constructs.acknowledgments import CT_LAMBDA_IN_VPC
-from constructs.lifecycle import removal_policy
+from constructs.network.data_clients import DataClientsSecurityGroup
+from constructs.network.vpc import AirflowVpc, AirflowVpcProps
+from constructs.shared.acknowledgments import CT_LAMBDA_IN_VPC
+from constructs.shared.tags import KARPENTER_DISCOVERY_TAG
 from stacks.base import AirflowEksStack
+from stacks.handles import NetworkHandle
 
 
 class NetworkStack(AirflowEksStack):
@@ -26,17 +28,13 @@ class NetworkStack(AirflowEksStack):
                 nat_gateways=config.network.nat_gateways,
                 interface_endpoints=config.network.interface_endpoints,
                 cluster_name=config.cluster_name,
-                log_retention_days=config.logging.retention_days,
-                removal_policy=removal_policy(config.removal_policy),
-                development_env=config.is_development,
+                lifecycle=self.lifecycle,
             ),
         )
-        self.vpc: ec2.IVpc = network.vpc
-        self.data_clients: ec2.ISecurityGroup = DataClientsSecurityGroup(
-            self, "DataClients", vpc=network.vpc
-        ).security_group
+        data_clients = DataClientsSecurityGroup(self, "DataClients", vpc=network.vpc).security_group
         # Karpenter's EC2NodeClasses select security groups by tag (as they select subnets): its nodes join this one.
-        cdk.Tags.of(self.data_clients).add(KARPENTER_DISCOVERY_TAG, config.cluster_name)
+        cdk.Tags.of(data_clients).add(KARPENTER_DISCOVERY_TAG, config.cluster_name)
+        self.handle = NetworkHandle(vpc=network.vpc, data_clients=data_clients)
         self.acknowledge_cdk_provider(
             "Custom::VpcRestrictDefaultSGCustomResourceProvider",
             "CDK's deploy-time handler that strips the default security group's rules; it only calls the EC2 API.",

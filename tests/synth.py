@@ -10,6 +10,7 @@ import aws_cdk as cdk
 
 from config.settings import AppConfig, load_config
 from stacks.app_stacks import build_stacks
+from tests.config_edits import Edit, config_with
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVS = ("dev", "prod")
@@ -51,3 +52,12 @@ def synthesize(env: str, outdir: Path, config: AppConfig | None = None) -> Synth
     for name in result.stack_names:
         result.templates[name] = json.loads((outdir / f"{name}.template.json").read_text())
     return result
+
+
+def synthesize_with(env: str, *edits: Edit, tmp_path: Path) -> Synthesized:
+    """The env with these config edits (tests/config_edits.py), synthesized exactly as `cdk synth` would: the one
+    way tests build a variant of a shipped env."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    config = config_with(env, *edits, tmp_path=config_dir)
+    return synthesize(env, tmp_path / "cdk.out", config=config)

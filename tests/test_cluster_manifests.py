@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from constructs.load_balancer_controller import SERVICE_ACCOUNT
+from constructs.cluster.load_balancer_controller import SERVICE_ACCOUNT
 from tests.synth import Synthesized
 from tests.template_queries import by_path, depends_on, helm_release, kubernetes_manifests, only_resource
 

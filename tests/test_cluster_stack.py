@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from config.settings import CONFIG_DIR, load_config
-from tests.synth import Synthesized, synthesize
+from config.settings import load_config
+from tests.config_edits import set_key
+from tests.synth import Synthesized, synthesize_with
 from tests.template_queries import by_path, depends_on, helm_release, only_resource, render, resources_of_type
 
 CONTROL_PLANE_LOGS = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
@@ -19,13 +20,12 @@ OFFICE_CIDR = "198.51.100.0/24"
 @pytest.fixture(scope="module")
 def public_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """dev with a public+private endpoint for one CIDR and one admin role, as a user would configure it."""
-    folder = tmp_path_factory.mktemp("config")
-    data = yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())
-    data["cluster"]["endpoint"] = {"access": "public_and_private", "public_access_cidrs": [OFFICE_CIDR]}
-    data["cluster"]["admin_role_arns"] = [ADMIN_ROLE]
-    (folder / "dev.yaml").write_text(yaml.safe_dump(data))
-    config = load_config("dev", config_dir=folder)
-    return synthesize("dev", tmp_path_factory.mktemp("cdk.out.public"), config=config)
+    return synthesize_with(
+        "dev",
+        set_key("cluster.endpoint", {"access": "public_and_private", "public_access_cidrs": [OFFICE_CIDR]}),
+        set_key("cluster.admin_role_arns", [ADMIN_ROLE]),
+        tmp_path=tmp_path_factory.mktemp("public-endpoint"),
+    )
 
 
 def _cluster(template: dict) -> tuple[str, dict]:
@@ -192,27 +192,6 @@ def test_handler_log_groups_are_encrypted_and_follow_the_env(synthesized: Synthe
         assert props["RetentionInDays"] == synthesized.config.logging.retention_days, logical_id
         expected = "Delete" if synthesized.config.removal_policy == "destroy" else "Retain"
         assert log_group["DeletionPolicy"] == expected, logical_id
-
-
-def test_cluster_stack_depends_on_the_network_only(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
-    outputs = {
-        value["Fn::GetStackOutput"]["StackName"]
-        for resource in template["Resources"].values()
-        for value in _walk(resource)
-        if isinstance(value, dict) and "Fn::GetStackOutput" in value
-    }
-    assert outputs == {synthesized.config.stack_name("network")}
-
-
-def _walk(value):
-    yield value
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _walk(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _walk(item)
 
 
 # ---- 2. managed add-ons ----

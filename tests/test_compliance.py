@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from constructs.acknowledgments import DEV_ENV_REASON
+from constructs.shared.acknowledgments import DEV_ENV_REASON
 from tests.synth import Synthesized
 
 # Rules a development env may waive as "dev env": availability and durability controls only.

@@ -209,11 +209,3 @@ def test_fernet_key_written_by_a_custom_resource_that_returns_nothing(synthesize
     secret_statement = next(s for s in statements if "secretsmanager:PutSecretValue" in json.dumps(s["Action"]))
     assert secret_statement["Resource"] == {"Ref": fernet_id}
     assert policy_id in writer.get("DependsOn", [])
-
-
-def test_data_stack_depends_on_the_network_only(synthesized: Synthesized) -> None:
-    """So RDS and the EKS cluster can be created in parallel."""
-    manifest = json.loads((synthesized.outdir / "manifest.json").read_text())
-    data = manifest["artifacts"][synthesized.config.stack_name("data")]
-    stack_deps = {d for d in data.get("dependencies", []) if not d.endswith(".assets")}
-    assert stack_deps == {synthesized.config.stack_name("network")}

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from config.settings import load_config
-from tests.synth import REPO_ROOT, Synthesized, cli_context, synthesize
+from tests.config_edits import set_key
+from tests.synth import REPO_ROOT, Synthesized, cli_context, synthesize_with
 from tests.template_queries import resources_of_type
 
 # Anything that could reach AWS or pick up a developer's identity is removed, so this also proves synth is offline.
@@ -45,9 +45,9 @@ def test_two_synths_are_byte_identical(dev: Synthesized, tmp_path: Path) -> None
 
 def test_a_configured_account_needs_no_context_lookup(tmp_path: Path) -> None:
     """With a concrete account, CDK would ask AWS for the AZ list; the stacks answer from config instead."""
-    config = load_config("prod").model_copy(update={"account": "123456789012"})
-    synthesized = synthesize("prod", tmp_path, config=config)
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    synthesized = synthesize_with("prod", set_key("account", "123456789012"), tmp_path=tmp_path)
+    config = synthesized.config
+    manifest = json.loads((synthesized.outdir / "manifest.json").read_text())
     assert "missing" not in manifest, manifest.get("missing")
     subnets = resources_of_type(synthesized.template("network"), "AWS::EC2::Subnet").values()
     assert {s["Properties"]["AvailabilityZone"] for s in subnets} == set(config.availability_zones)

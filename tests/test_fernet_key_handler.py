@@ -9,7 +9,7 @@ import sys
 import types
 from pathlib import Path
 
-from constructs.airflow_secrets import FERNET_HANDLER_DIR
+from constructs.data.airflow_secrets import FERNET_HANDLER_DIR
 
 
 def _load_handler(monkeypatch, put_calls: list, responses: list):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from constructs.karpenter import INTERRUPTION_EVENTS
-from constructs.policy_documents import load_policy_file
+from constructs.cluster.karpenter import INTERRUPTION_EVENTS, POLICY_FILE
+from constructs.shared.policy_documents import load_policy_file
 from tests.synth import Synthesized
 from tests.template_queries import (
     by_path,
@@ -45,7 +45,7 @@ def _rendered(value):
 
 def _controller_policies(template: dict) -> dict[str, dict]:
     policies = {}
-    for name in load_policy_file("karpenter-controller.json"):
+    for name in load_policy_file(POLICY_FILE):
         _, policy = by_path(template, f"/Karpenter/{name}/Resource")
         policies[name] = policy["Properties"]["PolicyDocument"]
     return policies
@@ -72,7 +72,7 @@ def test_controller_policies_equal_upstream_cloudformation(synthesized: Synthesi
         return sorted(_statement_signature(s) for s in json.loads(text)["Statement"])
 
     synthesized_policies = _controller_policies(template)
-    upstream = load_policy_file("karpenter-controller.json")
+    upstream = load_policy_file(POLICY_FILE)
     assert (
         set(synthesized_policies)
         == set(upstream)

@@ -1,0 +1,87 @@
+"""The one validated configuration every stack and construct is built from.
+
+`load_config(env)` reads `config/<env>.yaml` and `versions.yaml`, validates them and returns an immutable
+`AppConfig`. Bad input raises `ConfigError` with one line naming the key and the problem; `app.py` prints that
+line and exits non-zero before any construct exists, so nothing is half-created.
+
+One module per section (network, cluster, karpenter, data, logging, versions), the app root in `app`, the
+reading and error wording in `loader`, and what they share in `base`. Import from here: `from config.settings
+import AppConfig`.
+"""
+
+from config.settings.app import AppConfig, FeatureToggles
+from config.settings.base import (
+    K8S_NAME,
+    ConfigError,
+    Duration,
+    K8sName,
+    PositiveInt,
+    RemovalPolicyName,
+)
+from config.settings.cluster import (
+    REQUIRED_ADDONS,
+    AddonConfig,
+    ClusterConfig,
+    ControlPlaneLogType,
+    EndpointConfig,
+    NodeGroupConfig,
+    PodIdentityConfig,
+)
+from config.settings.data import DatabaseConfig
+from config.settings.karpenter import (
+    NODE_POOL_REQUIREMENT_VALUES,
+    KarpenterConfig,
+    KarpenterControllerConfig,
+    NodeClassConfig,
+    NodePoolConfig,
+    TaintConfig,
+)
+from config.settings.loader import CONFIG_DIR, ENV_NAME_PATTERN, VERSIONS_FILE, available_envs, load_config
+from config.settings.logging import LoggingConfig
+from config.settings.network import NetworkConfig
+from config.settings.versions import (
+    AddonVersion,
+    HelmCharts,
+    HelmChartVersion,
+    KubernetesVersions,
+    PostgresVersion,
+    Versions,
+)
+
+__all__ = [
+    "CONFIG_DIR",
+    "ENV_NAME_PATTERN",
+    "K8S_NAME",
+    "NODE_POOL_REQUIREMENT_VALUES",
+    "REQUIRED_ADDONS",
+    "VERSIONS_FILE",
+    "AddonConfig",
+    "AddonVersion",
+    "AppConfig",
+    "ClusterConfig",
+    "ConfigError",
+    "ControlPlaneLogType",
+    "DatabaseConfig",
+    "Duration",
+    "EndpointConfig",
+    "FeatureToggles",
+    "HelmChartVersion",
+    "HelmCharts",
+    "K8sName",
+    "KarpenterConfig",
+    "KarpenterControllerConfig",
+    "KubernetesVersions",
+    "LoggingConfig",
+    "NetworkConfig",
+    "NodeClassConfig",
+    "NodeGroupConfig",
+    "NodePoolConfig",
+    "PodIdentityConfig",
+    "PositiveInt",
+    "PostgresVersion",
+    "RemovalPolicyName",
+    "TaintConfig",
+    "Versions",
+    "available_envs",
+    "load_config",
+]

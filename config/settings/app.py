@@ -1,0 +1,111 @@
+"""The app root: `AppConfig`, one env's whole validated config, and its feature toggles.
+
+It holds the app-level keys (names, account, region, removal policy, ingress CIDRs), the checks that span
+sections or files (Kubernetes version and add-ons pinned in versions.yaml, AZs of the region, ingress outside
+the VPC), and the production gate: it collects each section's `production_problems` and raises the first.
+It also derives the names every stack uses (cluster_name, availability_zones, stack_name).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config.settings.base import ConfigKeyError, ProductionProblem, RemovalPolicyName, StrictModel, bounded_cidrs
+from config.settings.cluster import ClusterConfig
+from config.settings.data import DatabaseConfig
+from config.settings.logging import LoggingConfig
+from config.settings.network import NetworkConfig
+from config.settings.versions import Versions
+
+
+class FeatureToggles(StrictModel):
+    spark_operator: bool
+    observability: bool
+
+
+class AppConfig(StrictModel):
+    env_name: str
+    # production: availability and durability controls are required, never waived.
+    # development: they may be turned off to idle cheaply; each such waiver is acknowledged with "dev env".
+    environment_type: Literal["development", "production"]
+    name_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,19}$")]
+    account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+    removal_policy: RemovalPolicyName
+    allowed_ingress_cidrs: list[str]
+    network: NetworkConfig
+    cluster: ClusterConfig
+    database: DatabaseConfig
+    logging: LoggingConfig
+    features: FeatureToggles
+    versions: Versions
+
+    @field_validator("allowed_ingress_cidrs")
+    @classmethod
+    def _ingress_cidrs(cls, value: list[str]) -> list[str]:
+        return bounded_cidrs(value, "admits the whole internet; list the ranges that need access")
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> AppConfig:
+        supported = self.versions.kubernetes.supported
+        if self.cluster.kubernetes_version not in supported:
+            raise ConfigKeyError(
+                "cluster.kubernetes_version",
+                f"{self.cluster.kubernetes_version!r} is not supported (supported: {', '.join(supported)})",
+            )
+        for index, az in enumerate(self.network.availability_zones or []):
+            if not re.fullmatch(re.escape(self.region) + r"[a-z]", az):
+                raise ConfigKeyError(
+                    f"network.availability_zones[{index}]", f"{az!r} is not an AZ of region {self.region}"
+                )
+        for index, addon in enumerate(self.cluster.addons):
+            if addon.name not in self.versions.eks_addons:
+                raise ConfigKeyError(
+                    f"cluster.addons[{index}].name",
+                    f"{addon.name!r} has no version in versions.yaml eks_addons (add it there, or 'default')",
+                )
+        if self.environment_type == "production":
+            problems = self.production_problems()
+            if problems:
+                raise ConfigKeyError(*problems[0])
+        vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
+        for index, cidr in enumerate(self.allowed_ingress_cidrs):
+            if ipaddress.IPv4Network(cidr).overlaps(vpc):
+                raise ConfigKeyError(
+                    f"allowed_ingress_cidrs[{index}]",
+                    f"{cidr} overlaps the VPC CIDR {vpc}; list external ranges only",
+                )
+        return self
+
+    def production_problems(self) -> list[ProductionProblem]:
+        """Every production rule this config breaks, in the order they are reported; the first one is raised."""
+        problems: list[ProductionProblem] = []
+        if self.removal_policy == "destroy":
+            problems.append(("removal_policy", "must be retain or snapshot in a production env"))
+        problems += self.database.production_problems()
+        problems += self.network.production_problems()
+        problems += self.logging.production_problems()
+        problems += self.cluster.production_problems(az_count=self.network.az_count)
+        return problems
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment_type == "development"
+
+    # ---- derived values: computed here once so no construct re-derives them differently ----
+
+    @property
+    def cluster_name(self) -> str:
+        return f"{self.name_prefix}-{self.env_name}"
+
+    @property
+    def availability_zones(self) -> list[str]:
+        names = self.network.availability_zones or [f"{self.region}{letter}" for letter in "abc"]
+        return names[: self.network.az_count]
+
+    def stack_name(self, component: str) -> str:
+        return f"{self.name_prefix}-{self.env_name}-{component}"

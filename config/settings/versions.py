@@ -1,0 +1,73 @@
+"""`versions.yaml`: every version the app deploys (CDK, Kubernetes, PostgreSQL, EKS add-ons, Helm charts, AMI).
+
+It owns the checks within that file, such as the Karpenter CRD chart matching the controller chart.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from config.settings.base import ConfigKeyError, StrictModel
+
+
+class KubernetesVersions(StrictModel):
+    supported: Annotated[list[str], Field(min_length=1)]
+
+
+class PostgresVersion(StrictModel):
+    full: Annotated[str, Field(pattern=r"^\d+\.\d+$")]
+    major: Annotated[str, Field(pattern=r"^\d+$")]
+
+    @model_validator(mode="after")
+    def _full_matches_major(self) -> PostgresVersion:
+        if self.full.split(".")[0] != self.major:
+            raise ValueError(f"full version {self.full} is not of major {self.major}")
+        return self
+
+
+class HelmChartVersion(StrictModel):
+    repository: Annotated[str, Field(pattern=r"^(https|oci)://")]
+    chart: str
+    version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+
+    @model_validator(mode="after")
+    def _oci_names_chart(self) -> HelmChartVersion:
+        # For OCI, Helm pulls `repository` itself: the chart is its last path segment.
+        if self.repository.startswith("oci://") and not self.repository.endswith(f"/{self.chart}"):
+            raise ConfigKeyError("repository", f"an OCI repository must end with the chart name /{self.chart}")
+        return self
+
+
+class HelmCharts(StrictModel):
+    karpenter_crd: HelmChartVersion
+    karpenter: HelmChartVersion
+    aws_load_balancer_controller: HelmChartVersion
+
+    @model_validator(mode="after")
+    def _karpenter_crds_match(self) -> HelmCharts:
+        if self.karpenter_crd.version != self.karpenter.version:
+            raise ConfigKeyError(
+                "karpenter_crd.version",
+                f"{self.karpenter_crd.version} differs from karpenter.version {self.karpenter.version}; "
+                "the CRDs must match the controller",
+            )
+        return self
+
+
+# "default": the version EKS marks default for the cluster's Kubernetes minor, fixed when the add-on is created.
+AddonVersion = Annotated[str, Field(pattern=r"^(default|v\d+\.\d+\.\d+-eksbuild\.\d+)$")]
+
+
+class Versions(StrictModel):
+    """`versions.yaml`: every version the app deploys, in one place."""
+
+    aws_cdk_lib: str
+    cdk_cli: str
+    kubernetes: KubernetesVersions
+    postgres: PostgresVersion
+    eks_addons: dict[str, AddonVersion]
+    helm_charts: HelmCharts
+    # Karpenter's EC2NodeClass AMI alias: al2023@latest or a pinned release such as al2023@v20261101.
+    karpenter_ami_alias: Annotated[str, Field(pattern=r"^al2023@(latest|v\d{8})$")]

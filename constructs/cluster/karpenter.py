@@ -1,0 +1,172 @@
+"""Karpenter: the controller's IAM (upstream's CloudFormation policies), interruption queue, node role and chart.
+
+Our own construct because cdk-eks-karpenter does not accept aws_eks_v2 clusters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from config.settings import HelmChartVersion, KarpenterControllerConfig
+from constructs.cluster.eks_iam import PodIdentity, node_role
+from constructs.shared.acknowledgments import (
+    CT_SQS_DEAD_LETTER_QUEUE,
+    NAG_SQS_DEAD_LETTER_QUEUE,
+    acknowledge,
+    wildcard_permission_findings,
+)
+from constructs.shared.helm_release import helm_release
+from constructs.shared.policy_documents import load_policy_file, policy_document
+
+NAMESPACE = "kube-system"  # Karpenter's documented namespace: the API server's priority levels cover it
+SERVICE_ACCOUNT = "karpenter"
+# Upstream's policy file, kept as data (provenance in iam_policies/README.md).
+POLICY_FILE = Path(__file__).resolve().parent / "iam_policies" / "karpenter-controller.json"
+
+# The events Karpenter acts on before EC2 takes a node away (Karpenter docs, interruption handling).
+INTERRUPTION_EVENTS = {
+    "ScheduledChange": ("aws.health", "AWS Health Event"),
+    "SpotInterruption": ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
+    "Rebalance": ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
+    "InstanceStateChange": ("aws.ec2", "EC2 Instance State-change Notification"),
+    "CapacityReservationInterruption": ("aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class KarpenterProps:
+    cluster: eks.ICluster
+    cluster_name: str
+    crd_chart: HelmChartVersion
+    chart: HelmChartVersion
+    controller: KarpenterControllerConfig
+    # The controller runs on the core nodes, never on nodes it manages.
+    core_nodes: eks.Nodegroup
+    node_selector: dict[str, str]
+
+
+class Karpenter(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: KarpenterProps) -> None:
+        super().__init__(scope, construct_id)
+        self.node_role = node_role(
+            self, "NodeRole", description=f"Nodes Karpenter launches for EKS cluster {props.cluster_name}"
+        )
+        # Karpenter's nodes are self-managed EC2 instances: this entry lets their kubelets join the cluster.
+        self.node_access = eks.AccessEntry(
+            self,
+            "NodeAccessEntry",
+            cluster=props.cluster,
+            principal=self.node_role.role_arn,
+            access_entry_type=eks.AccessEntryType.EC2_LINUX,
+            access_policies=[],
+        )
+        self.interruption_queue, rules = self._interruption_handling()
+        policies = self._controller_policies(props)
+        self.identity = PodIdentity(
+            self,
+            "ControllerIdentity",
+            cluster=props.cluster,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            description=f"Karpenter controller of EKS cluster {props.cluster_name}",
+            managed_policies=policies,
+        )
+        self.crds, self.chart = self._charts(props)
+        # Created after, so destroyed before, everything the controller needs to clean up its nodes.
+        self.chart.node.add_dependency(
+            self.crds, self.identity, *policies, self.interruption_queue, *rules, self.node_access, props.core_nodes
+        )
+
+    def _interruption_handling(self) -> tuple[sqs.Queue, list[events.Rule]]:
+        """The queue EventBridge fills with notices of nodes EC2 is about to take away, which Karpenter drains."""
+        queue = sqs.Queue(
+            self,
+            "InterruptionQueue",
+            # Upstream's value: a notice older than five minutes is about a node that is already gone.
+            retention_period=cdk.Duration.minutes(5),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        acknowledge(
+            queue,
+            "Karpenter acts on and deletes each interruption notice within seconds and a notice older than five "
+            "minutes is stale, so a dead-letter queue would only keep messages nobody should act on.",
+            NAG_SQS_DEAD_LETTER_QUEUE,
+            CT_SQS_DEAD_LETTER_QUEUE,
+        )
+        rules = [
+            events.Rule(
+                self,
+                f"{name}Rule",
+                description=f"Karpenter interruption handling: {detail_type}",
+                event_pattern=events.EventPattern(source=[source], detail_type=[detail_type]),
+                targets=[targets.SqsQueue(queue)],
+            )
+            for name, (source, detail_type) in INTERRUPTION_EVENTS.items()
+        ]
+        return queue, rules
+
+    def _controller_policies(self, props: KarpenterProps) -> list[iam.ManagedPolicy]:
+        """Upstream's six controller policies, placeholders filled with this cluster's names and ARNs."""
+        stack = cdk.Stack.of(self)
+        values = {
+            "ClusterName": props.cluster_name,
+            "AWS::Partition": stack.partition,
+            "AWS::Region": stack.region,
+            "AWS::AccountId": stack.account,
+            "KarpenterNodeRole.Arn": self.node_role.role_arn,
+            "KarpenterInterruptionQueue.Arn": self.interruption_queue.queue_arn,
+        }
+        policies = [
+            iam.ManagedPolicy(
+                self,
+                name,
+                description=f"Karpenter {props.chart.version} controller: {name} (upstream CloudFormation)",
+                document=policy_document(document, values),
+            )
+            for name, document in load_policy_file(POLICY_FILE).items()
+        ]
+        for policy in policies:
+            acknowledge(
+                policy,
+                "Karpenter's upstream controller policy: the instances, fleets, launch templates and instance "
+                "profiles it creates have no ARN in advance, so writes are scoped by the cluster's ownership and "
+                "karpenter.sh tags in conditions and reads by aws:RequestedRegion.",
+                *wildcard_permission_findings(policy, policy.document),
+            )
+        return policies
+
+    def _charts(self, props: KarpenterProps) -> tuple[eks.HelmChart, eks.HelmChart]:
+        crds = helm_release(
+            self, "CrdChart", cluster=props.cluster, chart=props.crd_chart, release="karpenter-crd", namespace=NAMESPACE
+        )
+        resources = {"cpu": props.controller.cpu, "memory": props.controller.memory}
+        chart = helm_release(
+            self,
+            "Chart",
+            cluster=props.cluster,
+            chart=props.chart,
+            release="karpenter",
+            namespace=NAMESPACE,
+            # Inline, not helm_values/: every value but nodeSelector comes from config or this construct, and
+            # nodeSelector sits between them, so a file would reorder the release's Values (a no-op Helm upgrade).
+            values={
+                "settings": {
+                    "clusterName": props.cluster_name,
+                    "interruptionQueue": self.interruption_queue.queue_name,
+                },
+                "replicas": props.controller.replicas,
+                "nodeSelector": props.node_selector,
+                "controller": {"resources": {"requests": resources, "limits": resources}},
+            },
+        )
+        return crds, chart

@@ -1,0 +1,1 @@
+"""Network layer: the VPC and the data-clients security group. Imports only `constructs.shared`."""

@@ -1,0 +1,45 @@
+"""What one stack hands the stacks above it: small typed handles, so a stack names exactly what it uses of another
+and `app_stacks.build_stacks` shows every cross-stack edge. CDK turns each reference into a cross-stack output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkHandle:
+    vpc: ec2.IVpc
+    # Workloads in this group may reach the metadata DB and the DAG file system; cluster nodes join it.
+    data_clients: ec2.ISecurityGroup
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataHandle:
+    key: kms.IKey
+    database: rds.IDatabaseInstance
+    database_secret: secretsmanager.ISecret
+    dag_file_system: efs.IFileSystem
+    dags_access_point: efs.IAccessPoint
+    logs_bucket: s3.IBucket
+    # api-secret-key, jwt-secret, admin-password, fernet-key
+    secrets: Mapping[str, secretsmanager.ISecret]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterHandle:
+    cluster: eks.ICluster
+    core_nodes: eks.Nodegroup
+    # Charts that own Ingresses or LoadBalancer Services depend on it, so `cdk destroy` removes their load
+    # balancers while the controller still runs.
+    load_balancer_controller: eks.HelmChart
+    # Workloads placed on a Karpenter pool depend on its NodePool manifest.
+    node_pools: Mapping[str, eks.KubernetesManifest]

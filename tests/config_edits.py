@@ -1,0 +1,89 @@
+"""Build an env's config with edits applied: the shipped `config/<env>.yaml`, changed, then loaded for real.
+
+An edit is any callable that changes the parsed YAML in place; `set_key`, `delete_key` and `append_item` make the
+usual ones from a dotted path (`"cluster.addons.0.name"`: digits index lists). `config_with` writes the edited
+file into a temporary folder and runs `load_config` on it, so a bad edit raises the same ConfigError a user sees:
+
+    config = config_with("prod", set_key("database.multi_az", False), tmp_path=tmp_path)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.settings import CONFIG_DIR, VERSIONS_FILE, AppConfig, ConfigError, load_config
+
+Edit = Callable[[dict], None]
+
+
+def _parent_and_leaf(data: dict, path: str) -> tuple[Any, str | int]:
+    *parents, leaf = (int(part) if part.isdigit() else part for part in path.split("."))
+    for part in parents:
+        data = data[part]
+    return data, leaf
+
+
+def set_key(path: str, value: Any) -> Edit:
+    """Set (or add) the key at `path` to `value`."""
+
+    def edit(data: dict) -> None:
+        node, leaf = _parent_and_leaf(data, path)
+        node[leaf] = value
+
+    return edit
+
+
+def delete_key(path: str) -> Edit:
+    """Remove the key (or list item) at `path`."""
+
+    def edit(data: dict) -> None:
+        node, leaf = _parent_and_leaf(data, path)
+        del node[leaf]
+
+    return edit
+
+
+def append_item(path: str, item: Any) -> Edit:
+    """Append `item` to the list at `path`."""
+
+    def edit(data: dict) -> None:
+        node, leaf = _parent_and_leaf(data, path)
+        node[leaf].append(item)
+
+    return edit
+
+
+def edited(source: Path, *edits: Edit) -> Any:
+    """The YAML at `source`, parsed, with `edits` applied in order."""
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    for edit in edits:
+        edit(data)
+    return data
+
+
+def config_with(env: str, *edits: Edit, tmp_path: Path, version_edits: Iterable[Edit] = ()) -> AppConfig:
+    """Load `env` with `edits` applied to its config file (and `version_edits` to versions.yaml).
+
+    The edited files are written into `tmp_path` under their usual names, so error messages read as for the
+    shipped files. Raises ConfigError exactly as `load_config` does.
+    """
+    (tmp_path / f"{env}.yaml").write_text(yaml.safe_dump(edited(CONFIG_DIR / f"{env}.yaml", *edits)), encoding="utf-8")
+    versions_file = VERSIONS_FILE
+    version_edits = tuple(version_edits)
+    if version_edits:
+        versions_file = tmp_path / VERSIONS_FILE.name
+        versions_file.write_text(yaml.safe_dump(edited(VERSIONS_FILE, *version_edits)), encoding="utf-8")
+    return load_config(env, config_dir=tmp_path, versions_file=versions_file)
+
+
+def config_error(env: str, *edits: Edit, tmp_path: Path, version_edits: Iterable[Edit] = ()) -> str:
+    """The one-line ConfigError message `config_with` raises; fails the test if the edited config loads."""
+    try:
+        config_with(env, *edits, tmp_path=tmp_path, version_edits=version_edits)
+    except ConfigError as err:
+        return str(err)
+    raise AssertionError(f"{env} with these edits loaded without a ConfigError")
