@@ -77,6 +77,9 @@ class ClusterStack(AirflowEksStack):
         # The controllers resolve AWS endpoints through CoreDNS and run beside the other add-ons: install them after.
         for chart in (load_balancer_controller.chart, karpenter.chart):
             chart.node.add_dependency(addons)
+        # The controller's Service webhook fails closed for every new Service; Karpenter's chart creates one, so it
+        # installs only once the controller serves that webhook (found by rendering both charts offline).
+        karpenter.chart.node.add_dependency(load_balancer_controller.chart)
         node_pools = KarpenterNodePools(
             self,
             "NodePools",

@@ -53,3 +53,18 @@ def schemas_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def charts_dir() -> Path:
+    """The upstream Helm chart source trees (../shared/charts, or $AIRFLOW_EKS_CHARTS_DIR), for offline rendering.
+
+    A user's clone has no such folder: tests that need it skip, saying why. Under CI=true it must be there.
+    """
+    path = Path(os.environ.get("AIRFLOW_EKS_CHARTS_DIR", REPO_ROOT.parent / "shared" / "charts")).resolve()
+    if not path.is_dir():
+        message = f"upstream charts folder {path} is absent (set AIRFLOW_EKS_CHARTS_DIR to point at it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

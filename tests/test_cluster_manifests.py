@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import jsonschema
-import kubernetes_validate
 import pytest
 import yaml
 
 from constructs.cluster.load_balancer_controller import SERVICE_ACCOUNT
+from tests.support import concrete, core_validation_error, crd_errors, crd_schema, unknown_keys
 from tests.synth import Synthesized
 from tests.template_queries import by_path, depends_on, helm_release, kubernetes_manifests, only_resource
 
@@ -18,26 +16,6 @@ KARPENTER_CRDS = {
     ("karpenter.k8s.aws/v1", "EC2NodeClass"): "karpenter.k8s.aws_ec2nodeclasses.yaml",
     ("karpenter.sh/v1", "NodePool"): "karpenter.sh_nodepools.yaml",
 }
-# Stand-ins for values CloudFormation fills in at deploy time, shaped as the CRDs' patterns require.
-DEPLOY_TIME_VALUES = {"role": "airflow-node-role"}
-
-
-def _concrete(value: Any, key: str | None = None) -> Any:
-    if isinstance(value, dict):
-        return {k: _concrete(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_concrete(item, key) for item in value]
-    if isinstance(value, str) and "${" in value:
-        assert key in DEPLOY_TIME_VALUES, f"unexpected deploy-time value under {key!r}: {value}"
-        return DEPLOY_TIME_VALUES[key]
-    return value
-
-
-def _crd_schema(crd_file: Path, api_version: str) -> dict:
-    crd = yaml.safe_load(crd_file.read_text())
-    version = api_version.split("/")[1]
-    (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
-    return served["schema"]["openAPIV3Schema"]
 
 
 def test_karpenter_objects_validate_against_upstream_crds(synthesized: Synthesized, schemas_dir: Path) -> None:
@@ -49,9 +27,8 @@ def test_karpenter_objects_validate_against_upstream_crds(synthesized: Synthesiz
         crd_file = KARPENTER_CRDS.get((manifest["apiVersion"], manifest["kind"]))
         if crd_file is None:
             continue
-        schema = _crd_schema(folder / crd_file, manifest["apiVersion"])
-        errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(_concrete(manifest)), key=lambda e: list(e.path))
-        assert not errors, f"{logical_id}: " + "; ".join(f"{list(e.path)}: {e.message}" for e in errors)
+        errors = crd_errors(concrete(manifest), crd_schema(folder / crd_file, manifest["apiVersion"]))
+        assert not errors, f"{logical_id}: " + "; ".join(errors)
         checked += 1
     karpenter = synthesized.config.cluster.karpenter
     assert checked == len(karpenter.node_classes) + len(karpenter.node_pools)
@@ -63,10 +40,9 @@ def test_core_objects_validate_for_the_cluster_version(synthesized: Synthesized)
     for logical_id, manifest in kubernetes_manifests(synthesized.template("cluster")):
         if (manifest["apiVersion"], manifest["kind"]) in KARPENTER_CRDS:
             continue
-        try:
-            kubernetes_validate.validate(_concrete(manifest), kubernetes_version, strict=True)
-        except kubernetes_validate.ValidationError as err:
-            pytest.fail(f"{logical_id} {manifest['kind']}: {err.message}")
+        error = core_validation_error(concrete(manifest), kubernetes_version)
+        if error is not None:
+            pytest.fail(f"{logical_id} {manifest['kind']}: {error}")
         checked += 1
     assert checked >= 1  # the gp3 StorageClass
 
@@ -83,17 +59,6 @@ def test_gp3_is_the_encrypted_default_storage_class(synthesized: Synthesized) ->
 
 
 # ---- AWS Load Balancer Controller ----
-
-
-def _unknown_keys(ours: dict, defaults: dict, prefix: str = "") -> list[str]:
-    """Keys we set that the chart's values.yaml does not have (the chart has no schema to catch typos)."""
-    unknown = []
-    for key, value in ours.items():
-        if key not in defaults:
-            unknown.append(prefix + key)
-        elif isinstance(value, dict) and isinstance(defaults[key], dict) and defaults[key]:
-            unknown += _unknown_keys(value, defaults[key], f"{prefix}{key}.")
-    return unknown
 
 
 def test_load_balancer_controller_chart(synthesized: Synthesized, schemas_dir: Path) -> None:
@@ -113,7 +78,7 @@ def test_load_balancer_controller_chart(synthesized: Synthesized, schemas_dir: P
     assert folder.is_dir(), f"the pinned chart {chart.version} has no defaults in {schemas_dir}"
     assert yaml.safe_load((folder / "Chart.yaml").read_text())["version"] == chart.version
     defaults = yaml.safe_load((folder / "values.yaml").read_text())
-    assert _unknown_keys(values, defaults) == []
+    assert unknown_keys(values, defaults) == []
 
 
 def test_load_balancer_controller_uses_pod_identity_and_waits_for_nodes(synthesized: Synthesized) -> None:

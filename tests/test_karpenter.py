@@ -6,6 +6,7 @@ import json
 
 from constructs.cluster.karpenter import INTERRUPTION_EVENTS, POLICY_FILE
 from constructs.shared.policy_documents import load_policy_file
+from tests.support import as_list, statement_signature
 from tests.synth import Synthesized
 from tests.template_queries import (
     by_path,
@@ -13,34 +14,8 @@ from tests.template_queries import (
     helm_release,
     manifest_of_kind,
     only_resource,
-    render,
     resources_of_type,
 )
-
-
-def _as_list(value) -> list:
-    return value if isinstance(value, list) else [value]
-
-
-def _statement_signature(statement: dict) -> tuple:
-    """What a statement grants, with CloudFormation references rendered as markers and ordering removed."""
-    return (
-        statement.get("Sid"),
-        statement["Effect"],
-        tuple(sorted(_as_list(statement["Action"]))),
-        tuple(sorted(render(resource) for resource in _as_list(statement["Resource"]))),
-        json.dumps(_rendered(statement.get("Condition", {})), sort_keys=True),
-    )
-
-
-def _rendered(value):
-    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in {"Ref", "Fn::GetAtt", "Fn::Join"}:
-        return render(value)
-    if isinstance(value, dict):
-        return {key: _rendered(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rendered(item) for item in value]
-    return value
 
 
 def _controller_policies(template: dict) -> dict[str, dict]:
@@ -69,7 +44,7 @@ def test_controller_policies_equal_upstream_cloudformation(synthesized: Synthesi
         text = json.dumps(document)
         for placeholder, value in substitutions.items():
             text = text.replace(placeholder, value)
-        return sorted(_statement_signature(s) for s in json.loads(text)["Statement"])
+        return sorted(statement_signature(s) for s in json.loads(text)["Statement"])
 
     synthesized_policies = _controller_policies(template)
     upstream = load_policy_file(POLICY_FILE)
@@ -86,7 +61,7 @@ def test_controller_policies_equal_upstream_cloudformation(synthesized: Synthesi
         }
     )
     for name, document in upstream.items():
-        actual = sorted(_statement_signature(s) for s in synthesized_policies[name]["Statement"])
+        actual = sorted(statement_signature(s) for s in synthesized_policies[name]["Statement"])
         assert actual == expected(document), name
 
 
@@ -96,7 +71,7 @@ def test_controller_can_manage_and_list_instance_profiles(synthesized: Synthesiz
         action
         for document in _controller_policies(synthesized.template("cluster")).values()
         for statement in document["Statement"]
-        for action in _as_list(statement["Action"])
+        for action in as_list(statement["Action"])
     }
     assert {
         "iam:CreateInstanceProfile",
