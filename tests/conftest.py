@@ -40,31 +40,25 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return _synthesized("prod", tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
-def schemas_dir() -> Path:
-    """The upstream chart schemas and CRDs (../shared/schemas, or $AIRFLOW_EKS_SCHEMAS_DIR).
-
-    A user's clone has no such folder: tests that need it skip, saying why. Under CI=true it must be there.
-    """
-    path = Path(os.environ.get("AIRFLOW_EKS_SCHEMAS_DIR", REPO_ROOT.parent / "shared" / "schemas")).resolve()
+def _shared_folder(variable: str, name: str, what: str) -> Path:
+    """A folder of ../shared (or $variable). A user's clone has none: tests that need it skip, saying why.
+    Under CI=true it must be there."""
+    path = Path(os.environ.get(variable, REPO_ROOT.parent / "shared" / name)).resolve()
     if not path.is_dir():
-        message = f"upstream schemas folder {path} is absent (set AIRFLOW_EKS_SCHEMAS_DIR to point at it)"
+        message = f"{what} folder {path} is absent (set {variable} to point at it)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def schemas_dir() -> Path:
+    """The upstream chart schemas and CRDs (../shared/schemas, or $AIRFLOW_EKS_SCHEMAS_DIR)."""
+    return _shared_folder("AIRFLOW_EKS_SCHEMAS_DIR", "schemas", "upstream schemas")
 
 
 @pytest.fixture(scope="session")
 def charts_dir() -> Path:
-    """The upstream Helm chart source trees (../shared/charts, or $AIRFLOW_EKS_CHARTS_DIR), for offline rendering.
-
-    A user's clone has no such folder: tests that need it skip, saying why. Under CI=true it must be there.
-    """
-    path = Path(os.environ.get("AIRFLOW_EKS_CHARTS_DIR", REPO_ROOT.parent / "shared" / "charts")).resolve()
-    if not path.is_dir():
-        message = f"upstream charts folder {path} is absent (set AIRFLOW_EKS_CHARTS_DIR to point at it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    """The upstream Helm chart source trees (../shared/charts, or $AIRFLOW_EKS_CHARTS_DIR), for offline rendering."""
+    return _shared_folder("AIRFLOW_EKS_CHARTS_DIR", "charts", "upstream charts")
