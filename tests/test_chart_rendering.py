@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +78,12 @@ class Release:
 @pytest.fixture(scope="session")
 def helm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Helm of the cluster's kubectl layer, unpacked once per session outside the repo."""
+    if platform.machine() not in {"x86_64", "AMD64"}:
+        # The layer targets x86-64 Lambda, so its Helm runs only on such machines (CI's is one).
+        message = f"the kubectl layer's Helm is an x86-64 binary; this machine is {platform.machine()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     path = extract_helm(tmp_path_factory.mktemp("helm"))
     assert helm_version(path).startswith("v4."), helm_version(path)
     return path
@@ -279,6 +287,7 @@ def test_pods_that_need_a_node_each_fit_the_node_group_minimum(
     template = synthesized.template("cluster")
     group_id, group = only_resource(template, "AWS::EKS::Nodegroup")
     pools = [s for s in node_shapes(template) if s.name.startswith("NodePool ")]
+    checked = []
     for release in releases.values():
         for deployment in release.of_kind("Deployment"):
             spec = deployment["spec"]["template"]["spec"]
@@ -289,6 +298,8 @@ def test_pods_that_need_a_node_each_fit_the_node_group_minimum(
             if only_group and any(term["topologyKey"] == "kubernetes.io/hostname" for term in anti):
                 minimum = group["Properties"]["ScalingConfig"]["MinSize"]
                 assert deployment["spec"]["replicas"] <= minimum, f"{release.name}: more replicas than {group_id} nodes"
+                checked.append(release.name)
+    assert checked == [KARPENTER]  # the one such controller today: one replica per core node
 
 
 # ---- 5. create and destroy order ----

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from constructs.cluster.eks_cluster import CORE_NODE_LABELS
 from constructs.cluster.load_balancer_controller import SERVICE_ACCOUNT
 from tests.support import concrete, core_validation_error, crd_errors, crd_schema, unknown_keys
 from tests.synth import Synthesized
@@ -73,6 +74,8 @@ def test_load_balancer_controller_chart(synthesized: Synthesized, schemas_dir: P
     assert values["region"] == synthesized.config.region
     assert values["vpcId"].startswith("${Output:")
     assert values["serviceAccount"] == {"create": True, "name": SERVICE_ACCOUNT}
+    # helm_values/ holds the selector as data; it must stay the core node group's labels (never a Karpenter pool).
+    assert values["nodeSelector"] == CORE_NODE_LABELS
 
     folder = schemas_dir / "aws-load-balancer-controller" / chart.version
     assert folder.is_dir(), f"the pinned chart {chart.version} has no defaults in {schemas_dir}"

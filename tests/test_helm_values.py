@@ -14,10 +14,11 @@ from tests.synth import Synthesized
 from tests.template_queries import helm_release
 
 
-def test_maps_merge_lists_and_scalars_replace_null_removes() -> None:
+def test_maps_merge_lists_scalars_and_nulls_replace() -> None:
     base = {"a": {"x": 1, "y": [1, 2]}, "b": 1, "c": "keep", "d": {"gone": True}}
-    override = {"a": {"y": [3], "z": 2}, "b": 2, "d": None}
-    assert helm_merge(base, override) == {"a": {"x": 1, "y": [3], "z": 2}, "b": 2, "c": "keep"}
+    override = {"a": {"y": [3], "z": 2, "w": None}, "b": 2, "d": None}
+    # The null stays, as in Helm's merge of two -f files, so Helm then drops the chart's default for that key.
+    assert helm_merge(base, override) == {"a": {"x": 1, "y": [3], "z": 2, "w": None}, "b": 2, "c": "keep", "d": None}
     assert base == {"a": {"x": 1, "y": [1, 2]}, "b": 1, "c": "keep", "d": {"gone": True}}  # inputs untouched
 
 

@@ -11,6 +11,9 @@ from pydantic import Field
 
 from config.settings.base import ProductionProblem, StrictModel
 
+# A year of logs: what production must keep, and what the Control Tower retention control asks of every log group.
+ONE_YEAR_DAYS = 365
+
 
 class LoggingConfig(StrictModel):
     # CloudWatch Logs retention must be one of the values the service accepts.
@@ -22,6 +25,6 @@ class LoggingConfig(StrictModel):
     def production_problems(self) -> list[ProductionProblem]:
         """A production env keeps its logs for at least a year."""
         problems = []
-        if self.retention_days < 365:
+        if self.retention_days < ONE_YEAR_DAYS:
             problems.append(("logging.retention_days", "must be at least 365 in a production env"))
         return problems

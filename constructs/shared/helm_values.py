@@ -20,12 +20,12 @@ HELM_VALUES_DIR = Path(__file__).resolve().parents[2] / "helm_values"
 
 
 def helm_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm's merge of values files: maps merge key by key, lists and scalars in `override` replace, and a null in
-    `override` removes the key. Keys of `override` come first, then those only `base` has."""
+    """Helm's merge of two values files (`-f base -f override`): maps merge key by key, and lists, scalars and nulls
+    in `override` replace. A null stays in the result, so Helm still removes the chart's own default for that key.
+    The order of keys is ours (Helm ignores it): `override`'s first, then those only `base` has, which keeps a
+    release's Values string stable."""
     merged: dict[str, Any] = {}
     for key, value in override.items():
-        if value is None:
-            continue
         if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
             merged[key] = helm_merge(base[key], value)
         else:

@@ -12,6 +12,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 
 from config.settings import RemovalPolicyName
+from config.settings.logging import ONE_YEAR_DAYS
 
 _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
     1: logs.RetentionDays.ONE_DAY,
@@ -38,9 +39,6 @@ _RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
     3653: logs.RetentionDays.TEN_YEARS,
 }
 LOG_RETENTION_DAYS = tuple(_RETENTION_BY_DAYS)
-
-
-ONE_YEAR_DAYS = 365
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,4 +81,5 @@ class Lifecycle:
     def removed_with_the_stack(self) -> Lifecycle:
         """The same, except that `cdk destroy` always deletes: for what is worthless without its stack (a deploy-time
         handler's own logs)."""
-        return dataclasses.replace(self, removal_policy=cdk.RemovalPolicy.DESTROY)
+        destroy = cdk.RemovalPolicy.DESTROY
+        return dataclasses.replace(self, removal_policy=destroy, snapshot_removal_policy=destroy)
