@@ -1,7 +1,7 @@
 """Checks shared by the tests that look at Kubernetes objects: the ones the app applies and the ones its charts render.
 
 - Validation as the API server would: `core_validation_error` (kubernetes-validate, at the cluster's version) and
-  `crd_errors` / `crd_schemas` (a custom resource against its CRD's openAPIV3Schema), plus `concrete` / `StandIns`
+  `crd_errors` / `crd_schemas` (a custom resource against its CRD's openAPIV3Schema), plus `StandIns`
   for the values CloudFormation only knows at deploy time, and `unknown_keys` for charts without a values schema.
 - Placement: `node_shapes` (what the core managed node group and each Karpenter NodePool can offer a pod) and
   `placement_problem` (can a pod's nodeSelector, required node affinity and tolerations be met by one of them).
@@ -31,22 +31,6 @@ import yaml
 from tests.template_queries import kubernetes_manifests, refs_in, render, resources_of_type
 
 # ---- deploy-time values ----
-
-# Stand-ins for values CloudFormation fills in at deploy time, shaped as the CRDs' patterns require.
-DEPLOY_TIME_VALUES = {"role": "airflow-node-role"}
-
-
-def concrete(value: Any, key: str | None = None) -> Any:
-    """`value` with each string holding a `${...}` marker replaced by the stand-in for its key in DEPLOY_TIME_VALUES."""
-    if isinstance(value, dict):
-        return {k: concrete(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [concrete(item, key) for item in value]
-    if isinstance(value, str) and "${" in value:
-        assert key in DEPLOY_TIME_VALUES, f"unexpected deploy-time value under {key!r}: {value}"
-        return DEPLOY_TIME_VALUES[key]
-    return value
-
 
 MARKER = re.compile(r"\$\{([^}]*)\}")
 
@@ -126,17 +110,6 @@ def core_validation_error(obj: dict, kubernetes_version: str) -> str | None:
     except kubernetes_validate.SchemaNotFoundError:
         return f"no schema for {obj['apiVersion']} {obj['kind']} in Kubernetes {full_version}"
     return None
-
-
-def served_schema(crd: dict, version: str) -> dict:
-    """`spec.versions[name == version].schema.openAPIV3Schema` of a CRD that serves `version`."""
-    (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version and v.get("served", True)]
-    return served["schema"]["openAPIV3Schema"]
-
-
-def crd_schema(crd_file: Path, api_version: str) -> dict:
-    crd = yaml.safe_load(crd_file.read_text())
-    return served_schema(crd, api_version.split("/")[1])
 
 
 def crd_schemas(crds: Iterable[dict]) -> dict[tuple[str, str], dict]:
@@ -320,6 +293,8 @@ def nodepool_shape(nodepool: dict) -> NodeShape:
         elif operator == "NotIn":
             constrained[key] = Domain(current.values, current.excluded | values)
         elif operator in ("Exists", "Gt", "Lt"):
+            # Numeric bounds on a node's own label only narrow what Karpenter may launch; treating them as "any
+            # value" can only make a pod look placeable, never hide a placement the pool really offers.
             constrained[key] = current
         elif operator == "DoesNotExist":
             constrained[key] = Domain(frozenset(), frozenset())  # no value at all: the label is absent

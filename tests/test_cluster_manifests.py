@@ -9,26 +9,39 @@ import yaml
 
 from constructs.cluster.eks_cluster import CORE_NODE_LABELS
 from constructs.cluster.load_balancer_controller import SERVICE_ACCOUNT
-from tests.support import concrete, core_validation_error, crd_errors, crd_schema, unknown_keys
+from tests.support import (
+    StandIns,
+    core_validation_error,
+    crd_errors,
+    crd_schemas,
+    crds_in,
+    resolve_markers,
+    unknown_keys,
+)
 from tests.synth import Synthesized
 from tests.template_queries import by_path, depends_on, helm_release, kubernetes_manifests, only_resource
 
-KARPENTER_CRDS = {
-    ("karpenter.k8s.aws/v1", "EC2NodeClass"): "karpenter.k8s.aws_ec2nodeclasses.yaml",
-    ("karpenter.sh/v1", "NodePool"): "karpenter.sh_nodepools.yaml",
-}
+KARPENTER_KINDS = {("karpenter.k8s.aws/v1", "EC2NodeClass"), ("karpenter.sh/v1", "NodePool")}
+
+
+def _deployable_manifests(synthesized: Synthesized) -> list[tuple[str, dict]]:
+    """The cluster stack's manifests with deploy-time values replaced by realistic stand-ins."""
+    template = synthesized.template("cluster")
+    stand_ins = StandIns(synthesized.templates, template, synthesized.config.cluster_name)
+    return [(lid, resolve_markers(manifest, stand_ins)) for lid, manifest in kubernetes_manifests(template)]
 
 
 def test_karpenter_objects_validate_against_upstream_crds(synthesized: Synthesized, schemas_dir: Path) -> None:
     version = synthesized.config.versions.helm_charts.karpenter.version
     folder = schemas_dir / "karpenter" / version
     assert folder.is_dir(), f"the pinned Karpenter {version} has no CRDs in {schemas_dir}"
+    schemas = crd_schemas(crds_in(folder))
+    assert KARPENTER_KINDS <= set(schemas)
     checked = 0
-    for logical_id, manifest in kubernetes_manifests(synthesized.template("cluster")):
-        crd_file = KARPENTER_CRDS.get((manifest["apiVersion"], manifest["kind"]))
-        if crd_file is None:
+    for logical_id, manifest in _deployable_manifests(synthesized):
+        if (manifest["apiVersion"], manifest["kind"]) not in KARPENTER_KINDS:
             continue
-        errors = crd_errors(concrete(manifest), crd_schema(folder / crd_file, manifest["apiVersion"]))
+        errors = crd_errors(manifest, schemas[(manifest["apiVersion"], manifest["kind"])])
         assert not errors, f"{logical_id}: " + "; ".join(errors)
         checked += 1
     karpenter = synthesized.config.cluster.karpenter
@@ -38,10 +51,10 @@ def test_karpenter_objects_validate_against_upstream_crds(synthesized: Synthesiz
 def test_core_objects_validate_for_the_cluster_version(synthesized: Synthesized) -> None:
     kubernetes_version = f"{synthesized.config.cluster.kubernetes_version}.0"
     checked = 0
-    for logical_id, manifest in kubernetes_manifests(synthesized.template("cluster")):
-        if (manifest["apiVersion"], manifest["kind"]) in KARPENTER_CRDS:
+    for logical_id, manifest in _deployable_manifests(synthesized):
+        if (manifest["apiVersion"], manifest["kind"]) in KARPENTER_KINDS:
             continue
-        error = core_validation_error(concrete(manifest), kubernetes_version)
+        error = core_validation_error(manifest, kubernetes_version)
         if error is not None:
             pytest.fail(f"{logical_id} {manifest['kind']}: {error}")
         checked += 1
