@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
 from config.settings import AppConfig
@@ -61,6 +62,24 @@ class ClusterStack(AirflowEksStack):
                 core_nodes=core_nodes,
             ),
         )
+        # The controllers resolve AWS endpoints through CoreDNS and run beside the other add-ons: install them after.
+        load_balancer_controller.chart.node.add_dependency(addons)
+        # The controller's Service webhook fails closed for every new Service; Karpenter's chart creates one, so it
+        # installs only once the controller serves that webhook (found by rendering both charts offline).
+        node_pools = self._karpenter(cluster, core_nodes, after=(addons, load_balancer_controller.chart))
+        self.handle = ClusterHandle(
+            cluster=cluster,
+            core_nodes=core_nodes,
+            load_balancer_controller=load_balancer_controller.chart,
+            node_pools=node_pools.node_pools,
+        )
+
+    def _karpenter(
+        self, cluster: eks.ICluster, core_nodes: eks.Nodegroup, *, after: tuple[Construct, ...]
+    ) -> KarpenterNodePools:
+        """Karpenter's controller (installed after `after`) and the NodeClasses and NodePools it serves."""
+        config = self.config
+        charts = config.versions.helm_charts
         karpenter = Karpenter(
             self,
             "Karpenter",
@@ -69,24 +88,19 @@ class ClusterStack(AirflowEksStack):
                 cluster_name=config.cluster_name,
                 crd_chart=charts.karpenter_crd,
                 chart=charts.karpenter,
-                controller=settings.karpenter.controller,
+                controller=config.cluster.karpenter.controller,
                 core_nodes=core_nodes,
                 node_selector=CORE_NODE_LABELS,
             ),
         )
-        # The controllers resolve AWS endpoints through CoreDNS and run beside the other add-ons: install them after.
-        for chart in (load_balancer_controller.chart, karpenter.chart):
-            chart.node.add_dependency(addons)
-        # The controller's Service webhook fails closed for every new Service; Karpenter's chart creates one, so it
-        # installs only once the controller serves that webhook (found by rendering both charts offline).
-        karpenter.chart.node.add_dependency(load_balancer_controller.chart)
-        node_pools = KarpenterNodePools(
+        karpenter.chart.node.add_dependency(*after)
+        return KarpenterNodePools(
             self,
             "NodePools",
             props=KarpenterNodePoolsProps(
                 cluster=cluster,
-                node_classes=settings.karpenter.node_classes,
-                node_pools=settings.karpenter.node_pools,
+                node_classes=config.cluster.karpenter.node_classes,
+                node_pools=config.cluster.karpenter.node_pools,
                 environment=NodeClassEnvironment(
                     cluster_name=config.cluster_name,
                     ami_alias=config.versions.karpenter_ami_alias,
@@ -94,10 +108,4 @@ class ClusterStack(AirflowEksStack):
                 ),
                 controller=karpenter.chart,
             ),
-        )
-        self.handle = ClusterHandle(
-            cluster=cluster,
-            core_nodes=core_nodes,
-            load_balancer_controller=load_balancer_controller.chart,
-            node_pools=node_pools.node_pools,
         )
