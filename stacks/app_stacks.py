@@ -6,6 +6,7 @@ import aws_cdk as cdk
 
 from config.settings import AppConfig
 from constructs.shared.tags import tag_every_resource
+from stacks.airflow_stack import AirflowStack
 from stacks.cluster_stack import ClusterStack
 from stacks.compliance import add_compliance_checks
 from stacks.data_stack import AirflowDataStack
@@ -13,10 +14,12 @@ from stacks.network_stack import NetworkStack
 
 
 def build_stacks(app: cdk.App, config: AppConfig) -> list[cdk.Stack]:
-    """network -> (data, cluster in parallel). Every cross-stack edge is a handle passed here and nowhere else."""
+    """network -> (data, cluster in parallel) -> airflow. Every cross-stack edge is a handle passed here and
+    nowhere else."""
     network = NetworkStack(app, config=config)
     data = AirflowDataStack(app, config=config, network=network.handle)
     cluster = ClusterStack(app, config=config, network=network.handle)
+    airflow = AirflowStack(app, config=config, cluster=cluster.handle, data=data.handle)
     tag_every_resource(app, env_name=config.env_name)
     add_compliance_checks(app)
-    return [network, data, cluster]
+    return [network, data, cluster, airflow]

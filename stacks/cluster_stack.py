@@ -8,6 +8,7 @@ from constructs import Construct
 from config.settings import AppConfig
 from constructs.cluster.eks_addons import ManagedAddons, ManagedAddonsProps
 from constructs.cluster.eks_cluster import CORE_NODE_LABELS, EksCluster, EksClusterProps
+from constructs.cluster.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorProps
 from constructs.cluster.karpenter import Karpenter, KarpenterProps
 from constructs.cluster.karpenter_node_pools import KarpenterNodePools, KarpenterNodePoolsProps, NodeClassEnvironment
 from constructs.cluster.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
@@ -17,14 +18,15 @@ from stacks.handles import ClusterHandle, NetworkHandle
 
 class ClusterStack(AirflowEksStack):
     """The EKS cluster Airflow and Spark run on: core node group, managed add-ons, load balancer controller,
-    and Karpenter with its NodePools. Depends on the network stack only."""
+    External Secrets Operator, and Karpenter with its NodePools. Depends on the network stack only."""
 
     def __init__(self, scope: Construct, *, config: AppConfig, network: NetworkHandle) -> None:
         super().__init__(
             scope,
             "cluster",
             config=config,
-            description="Airflow on EKS: EKS cluster, core nodes, add-ons, load balancer controller, Karpenter",
+            description="Airflow on EKS: EKS cluster, core nodes, add-ons, load balancer controller, External Secrets "
+            "Operator, Karpenter",
         )
         settings = config.cluster
         charts = config.versions.helm_charts
@@ -66,17 +68,33 @@ class ClusterStack(AirflowEksStack):
         load_balancer_controller.chart.node.add_dependency(addons)
         # The controller's Service webhook fails closed for every new Service; Karpenter's chart creates one, so it
         # installs only once the controller serves that webhook (found by rendering both charts offline).
-        node_pools = self._karpenter(cluster, core_nodes, after=(addons, load_balancer_controller.chart))
+        karpenter, node_pools = self._karpenter(cluster, core_nodes, after=(addons, load_balancer_controller.chart))
+        external_secrets = ExternalSecretsOperator(
+            self,
+            "ExternalSecrets",
+            props=ExternalSecretsOperatorProps(
+                cluster=cluster,
+                chart=charts.external_secrets,
+                secret_prefix=config.airflow_secret_prefix,
+                # The data stack's key alias: this stack may not reference that stack's key (they deploy in parallel).
+                secrets_key_alias=config.data_key_alias,
+                core_nodes=core_nodes,
+            ),
+        )
+        # Like Karpenter's, this chart creates a Service (its webhook's), so it too installs after the controller chart.
+        external_secrets.chart.node.add_dependency(addons, load_balancer_controller.chart)
         self.handle = ClusterHandle(
             cluster=cluster,
             core_nodes=core_nodes,
             load_balancer_controller=load_balancer_controller.chart,
+            external_secrets=external_secrets.chart,
             node_pools=node_pools.node_pools,
+            node_roles=(core_nodes.role, karpenter.node_role),
         )
 
     def _karpenter(
         self, cluster: eks.ICluster, core_nodes: eks.Nodegroup, *, after: tuple[Construct, ...]
-    ) -> KarpenterNodePools:
+    ) -> tuple[Karpenter, KarpenterNodePools]:
         """Karpenter's controller (installed after `after`) and the NodeClasses and NodePools it serves."""
         config = self.config
         charts = config.versions.helm_charts
@@ -94,7 +112,7 @@ class ClusterStack(AirflowEksStack):
             ),
         )
         karpenter.chart.node.add_dependency(*after)
-        return KarpenterNodePools(
+        return karpenter, KarpenterNodePools(
             self,
             "NodePools",
             props=KarpenterNodePoolsProps(

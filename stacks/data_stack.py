@@ -6,9 +6,11 @@ from constructs import Construct
 
 from config.settings import AppConfig
 from constructs.data.airflow_secrets import AirflowSecrets, AirflowSecretsProps
+from constructs.data.dag_delivery import DAGS_DIR, DagDelivery, DagDeliveryProps
 from constructs.data.dag_file_system import DagFileSystem, DagFileSystemProps
 from constructs.data.database import AirflowDatabase, AirflowDatabaseProps
 from constructs.data.log_buckets import AirflowLogBuckets, AirflowLogBucketsProps
+from constructs.data.task_log_access import TaskLogAccess, TaskLogAccessProps
 from constructs.shared.acknowledgments import CT_LAMBDA_IN_VPC
 from constructs.shared.encryption_key import EncryptionKey
 from stacks.base import AirflowEksStack
@@ -16,7 +18,8 @@ from stacks.handles import DataHandle, NetworkHandle
 
 
 class AirflowDataStack(AirflowEksStack):
-    """Airflow's state: metadata DB, DAG file system, task-log bucket and secrets, all under one KMS key.
+    """Airflow's state: metadata DB, DAG file system (and the deploy that fills it with dags/), task-log bucket and
+    secrets, all under one KMS key.
 
     Depends on the network stack only (it admits the network's data-clients group), so it deploys in parallel
     with the cluster.
@@ -26,14 +29,14 @@ class AirflowDataStack(AirflowEksStack):
         super().__init__(
             scope, "data", config=config, description="Airflow on EKS: metadata DB, DAG storage, log bucket, secrets"
         )
-        secret_prefix = f"{config.cluster_name}/airflow"
+        secret_prefix = config.airflow_secret_prefix
 
         # One key for the DB, Performance Insights, DAG file system, task logs, secrets and their log groups: they
         # hold the same Airflow data for the same readers, and every key is a monthly fee.
         key = EncryptionKey(
             self,
             "DataKey",
-            alias=f"alias/{config.cluster_name}/airflow-data",
+            alias=config.data_key_alias,
             description="Encrypts the Airflow metadata DB, DAG file system, task logs and secrets",
             allow_cloudwatch_logs=True,
             lifecycle=self.lifecycle,
@@ -65,11 +68,29 @@ class AirflowDataStack(AirflowEksStack):
                 key=key, expiry_days=config.logging.airflow_log_expiry_days, lifecycle=self.lifecycle
             ),
         )
+        task_log_access = TaskLogAccess(
+            self, "TaskLogAccess", props=TaskLogAccessProps(bucket=log_buckets.logs_bucket, key=key)
+        )
         secrets = AirflowSecrets(
             self,
             "AirflowSecrets",
             props=AirflowSecretsProps(name_prefix=secret_prefix, key=key, lifecycle=self.lifecycle),
         )
+        if config.airflow.dags.source == "deploy":
+            # Here, not in the Airflow stack: it runs while the cluster is still being built, off the deploy's
+            # critical path, and keeps the Airflow stack free of network references.
+            DagDelivery(
+                self,
+                "DagDelivery",
+                props=DagDeliveryProps(
+                    dags_dir=DAGS_DIR,
+                    vpc=network.vpc,
+                    security_group=network.data_clients,
+                    access_point=dag_storage.dags_access_point,
+                    key=key,
+                    lifecycle=self.lifecycle,
+                ),
+            )
         self.handle = DataHandle(
             key=key,
             database=database.instance,
@@ -77,6 +98,7 @@ class AirflowDataStack(AirflowEksStack):
             dag_file_system=dag_storage.file_system,
             dags_access_point=dag_storage.dags_access_point,
             logs_bucket=log_buckets.logs_bucket,
+            task_log_policies=task_log_access.policies,
             secrets=secrets.secrets,
         )
         if self.lifecycle.destroys_data:

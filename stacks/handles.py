@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
@@ -30,6 +31,8 @@ class DataHandle:
     dag_file_system: efs.IFileSystem
     dags_access_point: efs.IAccessPoint
     logs_bucket: s3.IBucket
+    # "read" and "write": what reading, or writing, task logs under TASK_LOGS_PREFIX of logs_bucket takes.
+    task_log_policies: Mapping[str, iam.IManagedPolicy]
     # api-secret-key, jwt-secret, admin-password, fernet-key
     secrets: Mapping[str, secretsmanager.ISecret]
 
@@ -41,5 +44,10 @@ class ClusterHandle:
     # Charts that own Ingresses or LoadBalancer Services depend on it, so `cdk destroy` removes their load
     # balancers while the controller still runs.
     load_balancer_controller: eks.HelmChart
+    # SecretStores and ExternalSecrets depend on it: its CRDs define them, its webhook (failing closed) admits them,
+    # and on `cdk destroy` its controller outlives them.
+    external_secrets: eks.HelmChart
     # Workloads placed on a Karpenter pool depend on its NodePool manifest.
     node_pools: Mapping[str, eks.KubernetesManifest]
+    # The roles of every node, core or Karpenter's: what a node-level agent (the EFS CSI mount) acts as.
+    node_roles: tuple[iam.IRole, ...]

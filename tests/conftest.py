@@ -12,7 +12,8 @@ _PINNED_NODE = REPO_ROOT / "node_modules" / ".bin" / "node"
 if _PINNED_NODE.exists():
     os.environ.setdefault("JSII_NODE", str(_PINNED_NODE))
 
-from tests.synth import ENVS, Synthesized, synthesize  # noqa: E402  (after JSII_NODE is set)
+from tests.config_edits import ALTERNATIVES  # noqa: E402
+from tests.synth import ENVS, Synthesized, synthesize, synthesize_with  # noqa: E402  (after JSII_NODE is set)
 
 
 @pytest.fixture(scope="session", params=ENVS)
@@ -38,6 +39,12 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return _synthesized("prod", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def dev_alternatives(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """dev with every non-default path a user may configure (tests/config_edits.py ALTERNATIVES), once a session."""
+    return synthesize_with("dev", *ALTERNATIVES, tmp_path=tmp_path_factory.mktemp("dev-alternatives"))
 
 
 def _shared_folder(variable: str, name: str, what: str) -> Path:

@@ -80,6 +80,8 @@ class StandIns:
             ("AWS::EC2::VPC", "Ref"): "vpc-0123456789abcdef0",
             ("AWS::SQS::Queue", "QueueName"): generated_name[:80],
             ("AWS::IAM::Role", "Ref"): generated_name[:64],
+            # S3 lowercases a generated bucket name and caps it at 63 characters.
+            ("AWS::S3::Bucket", "Ref"): generated_name.lower()[:63],
         }
         key = (resource["Type"], attribute)
         assert key in stand_ins, f"unexpected deploy-time value {marker} ({key[0]} {key[1]}): give it a stand-in"

@@ -13,6 +13,8 @@ EXPECTED_DEPENDENCIES = {
     "network": set(),
     "data": {"network"},
     "cluster": {"network"},
+    # Not the network: the Airflow stack reads the VPC's CIDR from config and everything else from its two handles.
+    "airflow": {"cluster", "data"},
 }
 
 

@@ -1,8 +1,8 @@
 """The charts the cluster stack installs, rendered offline with the real Helm and the exact values the app synthesized.
 
-Each Helm release in the cluster template (karpenter-crd, karpenter, aws-load-balancer-controller) is rendered once
-per env per session with `helm template`, at the cluster's Kubernetes version, from the upstream chart sources in
-../shared/charts, with the values read back from the template (deploy-time `${...}` markers given realistic
+Each Helm release in the cluster template (karpenter-crd, karpenter, aws-load-balancer-controller, external-secrets) is
+rendered once per env per session with `helm template`, at the cluster's Kubernetes version, from the upstream chart
+sources in ../shared/charts, with the values read back from the template (deploy-time `${...}` markers given realistic
 stand-ins). The rendered objects are then cross-checked against the rest of the template: API validation, EKS Pod
 Identity, pod placement on the node group and NodePools, and the DependsOn order that create and `cdk destroy` follow.
 The tests at the end plant mismatches in copies of the inputs and show the checks report them.
@@ -53,9 +53,15 @@ if TYPE_CHECKING:
 LBC = "aws-load-balancer-controller"
 KARPENTER = "karpenter"
 KARPENTER_CRD = "karpenter-crd"
-# For these two controller charts every controller pod calls AWS: the load balancer controller the ELB and EC2 APIs,
-# Karpenter EC2, SQS (interruptions), SSM and pricing. So every pod they render must run under an association.
-AWS_CALLING_RELEASES = {LBC, KARPENTER}
+ESO = "external-secrets"
+# The workloads whose pods call AWS, so each must run under an association: the load balancer controller (ELB and EC2
+# APIs), Karpenter (EC2, SQS for interruptions, SSM, pricing) and the External Secrets controller (Secrets Manager).
+# The External Secrets webhook and cert-controller talk to the API server only.
+AWS_CALLING_WORKLOADS = {
+    f"Deployment kube-system/{LBC}",
+    f"Deployment kube-system/{KARPENTER}",
+    f"Deployment {ESO}/{ESO}",
+}
 
 
 @dataclass
@@ -153,11 +159,7 @@ def _associations(template: dict) -> dict[str, tuple[str, str]]:
 
 
 def _aws_calling_pods(releases: dict[str, Release]) -> list[PodTemplate]:
-    return [
-        p
-        for name in sorted(AWS_CALLING_RELEASES)
-        for p in pod_templates(releases[name].objects, releases[name].namespace)
-    ]
+    return [p for p in _all_pods(releases) if p.workload in AWS_CALLING_WORKLOADS]
 
 
 def _all_pods(releases: dict[str, Release]) -> list[PodTemplate]:
@@ -175,7 +177,7 @@ def _container(obj: dict, name: str) -> dict:
 def test_every_release_renders_with_the_synthesized_values(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    assert set(releases) == {KARPENTER_CRD, KARPENTER, LBC}
+    assert set(releases) == {KARPENTER_CRD, KARPENTER, LBC, ESO}
     for release in releases.values():
         chart = yaml.safe_load((release.chart_dir / "Chart.yaml").read_text())
         assert (chart["name"], chart["version"]) == (release.properties["Chart"], release.properties["Version"])
@@ -259,7 +261,7 @@ def test_every_pod_that_calls_aws_runs_under_an_associated_service_account(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
     pods = _aws_calling_pods(releases)
-    assert {p.workload for p in pods} == {f"Deployment kube-system/{LBC}", f"Deployment kube-system/{KARPENTER}"}
+    assert {p.workload for p in pods} == AWS_CALLING_WORKLOADS
     service_accounts = [sa for r in releases.values() for sa in r.of_kind("ServiceAccount")]
     assert pod_identity_problems(_associations(synthesized.template("cluster")), service_accounts, pods) == []
     assert not pod_templates(releases[KARPENTER_CRD].objects, "kube-system")
@@ -275,7 +277,7 @@ def test_every_rendered_pod_fits_the_core_node_group_or_a_nodepool(
     pools = {p.name for p in synthesized.config.cluster.karpenter.node_pools}
     assert {s.name for s in shapes} >= {f"NodePool {name}" for name in pools}
     pods = _all_pods(releases)
-    assert len(pods) == 2
+    assert len(pods) == 5  # the two controllers, and External Secrets' controller, webhook and cert-controller
     problems = [f"{pod.workload}: {problem}" for pod in pods if (problem := placement_problem(pod.spec, shapes))]
     assert not problems, "\n".join(problems)
 
@@ -432,6 +434,12 @@ def test_webhooks_are_served_from_their_own_release(releases: dict[str, Release]
             ("MutatingWebhookConfiguration", "aws-load-balancer-webhook", 6),
             ("ValidatingWebhookConfiguration", "aws-load-balancer-webhook", 3),
         ],
+        # Fail closed on SecretStores, ClusterSecretStores and ExternalSecrets: the stacks that create them depend
+        # on the release (ClusterHandle.external_secrets), which waits for the webhook.
+        ESO: [
+            ("ValidatingWebhookConfiguration", "externalsecret-validate", 1),
+            ("ValidatingWebhookConfiguration", "secretstore-validate", 2),
+        ],
     }
     assert webhook_problems({name: r.objects for name, r in releases.items()}) == []
 
@@ -454,7 +462,121 @@ def test_fail_closed_webhooks_never_race_what_the_stack_creates(
     assert webhook_races(template, _created_by(template, releases), _waits(template)) == []
 
 
-# ---- 6. the checks catch planted mismatches ----
+# ---- 6. External Secrets Operator ----
+
+# Volume types the restricted Pod Security Standard admits.
+RESTRICTED_VOLUME_TYPES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "image",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+
+
+def restricted_problems(pod: dict) -> list[str]:
+    """Why the restricted Pod Security Standard (the level the external-secrets namespace enforces) would reject a pod
+    with this spec: host namespaces, privileged or escalating containers, root, unconfined seccomp, added
+    capabilities beyond NET_BIND_SERVICE, host paths or ports, and volume types outside the restricted set."""
+    problems = [f"spec.{key} is true" for key in ("hostNetwork", "hostPID", "hostIPC") if pod.get(key)]
+    problems += [
+        f"volume {v['name']} is not of a restricted type"
+        for v in pod.get("volumes") or []
+        if not set(v) - {"name"} <= RESTRICTED_VOLUME_TYPES
+    ]
+    pod_context = pod.get("securityContext") or {}
+    for container in (pod.get("initContainers") or []) + pod["containers"]:
+        name, context = container["name"], container.get("securityContext") or {}
+        if context.get("privileged"):
+            problems.append(f"{name}: privileged")
+        if context.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{name}: allowPrivilegeEscalation is not false")
+        if not context.get("runAsNonRoot", pod_context.get("runAsNonRoot")):
+            problems.append(f"{name}: runAsNonRoot is not true")
+        if context.get("runAsUser", pod_context.get("runAsUser")) == 0:
+            problems.append(f"{name}: runs as uid 0")
+        seccomp = context.get("seccompProfile") or pod_context.get("seccompProfile") or {}
+        if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+            problems.append(f"{name}: seccompProfile is not RuntimeDefault or Localhost")
+        capabilities = context.get("capabilities") or {}
+        if "ALL" not in (capabilities.get("drop") or []):
+            problems.append(f"{name}: does not drop ALL capabilities")
+        if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+            problems.append(f"{name}: adds capabilities {capabilities['add']}")
+        if any(port.get("hostPort") for port in container.get("ports") or []):
+            problems.append(f"{name}: uses a host port")
+    return problems
+
+
+def test_external_secrets_pods_run_only_on_the_core_nodes(
+    synthesized: Synthesized, releases: dict[str, Release]
+) -> None:
+    """Controller, webhook and cert-controller: on the core node group, never on a node Karpenter may take away, each
+    with requests (so the scheduler reserves room) and a memory limit."""
+    template = synthesized.template("cluster")
+    _, group = only_resource(template, "AWS::EKS::Nodegroup")
+    shapes = node_shapes(template)
+    (core,) = [s for s in shapes if s.name.startswith("managed node group ")]
+    pods = pod_templates(releases[ESO].objects, ESO)
+    assert sorted(p.workload for p in pods) == [
+        f"Deployment {ESO}/{ESO}",
+        f"Deployment {ESO}/{ESO}-cert-controller",
+        f"Deployment {ESO}/{ESO}-webhook",
+    ]
+    for pod in pods:
+        assert pod.spec["nodeSelector"] == group["Properties"]["Labels"], pod.workload
+        assert why_not(pod.spec, core) is None, pod.workload
+        assert all(why_not(pod.spec, s) for s in shapes if s is not core), f"{pod.workload} fits a NodePool"
+        for container in pod.spec["containers"]:
+            resources = container["resources"]
+            assert {"cpu", "memory"} <= set(resources["requests"]), f"{pod.workload} {container['name']}"
+            assert "memory" in resources["limits"], f"{pod.workload} {container['name']}"
+
+
+def test_external_secrets_controller_runs_as_the_associated_service_account(
+    synthesized: Synthesized, releases: dict[str, Release]
+) -> None:
+    associations = [a for a in _associations(synthesized.template("cluster")).values() if a[0] == ESO]
+    (controller,) = [p for p in pod_templates(releases[ESO].objects, ESO) if p.workload == f"Deployment {ESO}/{ESO}"]
+    assert associations == [(controller.namespace, controller.service_account)]
+    # The webhook and cert-controller run under service accounts of their own, which no association names.
+    others = {p.service_account for p in pod_templates(releases[ESO].objects, ESO)} - {controller.service_account}
+    assert others == {f"{ESO}-webhook", f"{ESO}-cert-controller"}
+
+
+def test_external_secrets_pods_meet_the_restricted_pod_security_standard(
+    synthesized: Synthesized, releases: dict[str, Release]
+) -> None:
+    (namespace,) = [
+        m
+        for _, m in kubernetes_manifests(synthesized.template("cluster"))
+        if m["kind"] == "Namespace" and m["metadata"]["name"] == ESO
+    ]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    pods = pod_templates(releases[ESO].objects, ESO)
+    problems = [f"{p.workload}: {problem}" for p in pods for problem in restricted_problems(p.spec)]
+    assert not problems, "\n".join(problems)
+
+
+def test_external_secrets_release_renders_no_crds_from_the_source_tree(
+    releases: dict[str, Release], schemas_dir: Path
+) -> None:
+    """The published package carries the CRDs (in templates/, as installCRDs renders them); the source tree here has
+    none. The kinds the Airflow stack applies are served as external-secrets.io/v1 by the pinned version's CRDs."""
+    release = releases[ESO]
+    assert release.values["installCRDs"] is True
+    assert release.of_kind("CustomResourceDefinition") == [] and release.crds_folder == []
+    folder = schemas_dir / "external-secrets" / release.properties["Version"]
+    assert folder.is_dir(), f"no External Secrets CRDs for the pinned version in {schemas_dir}"
+    served = crd_schemas(crds_in(folder))
+    assert {("external-secrets.io/v1", "SecretStore"), ("external-secrets.io/v1", "ExternalSecret")} <= set(served)
+
+
+# ---- 7. the checks catch planted mismatches ----
 
 
 def test_planted_association_for_a_service_account_no_chart_creates_is_reported(
@@ -547,6 +669,35 @@ def test_planted_race_with_a_fail_closed_webhook_is_reported(
     resource = template["Resources"][karpenter.logical_id]
     resource["DependsOn"] = [d for d in resource["DependsOn"] if d != lbc.logical_id]
     assert webhook_races(template, _created_by(template, releases), _waits(template)) != []
+
+
+def test_planted_race_of_the_external_secrets_webhook_service_is_reported(
+    synthesized: Synthesized, releases: dict[str, Release]
+) -> None:
+    """Without its DependsOn on the load balancer controller chart, the external-secrets release creates its webhook's
+    Service while the controller's Service webhook (failing closed) may not serve yet."""
+    template = copy.deepcopy(synthesized.template("cluster"))
+    external_secrets, lbc = releases[ESO], releases[LBC]
+    resource = template["Resources"][external_secrets.logical_id]
+    resource["DependsOn"] = [d for d in resource["DependsOn"] if d != lbc.logical_id]
+    races = webhook_races(template, _created_by(template, releases), _waits(template))
+    assert races and all(r.startswith(f"{external_secrets.logical_id} creates Service {ESO}/") for r in races), races
+
+
+def test_planted_pod_outside_the_restricted_standard_is_reported(releases: dict[str, Release]) -> None:
+    (controller,) = [p for p in pod_templates(releases[ESO].objects, ESO) if p.workload == f"Deployment {ESO}/{ESO}"]
+    spec = copy.deepcopy(controller.spec)
+    (container,) = spec["containers"]
+    del container["securityContext"]["runAsNonRoot"]
+    container["securityContext"]["capabilities"]["add"] = ["SYS_ADMIN"]
+    spec["volumes"] = [{"name": "host", "hostPath": {"path": "/"}}]
+    spec["hostNetwork"] = True
+    assert restricted_problems(spec) == [
+        "spec.hostNetwork is true",
+        "volume host is not of a restricted type",
+        f"{ESO}: runAsNonRoot is not true",
+        f"{ESO}: adds capabilities ['SYS_ADMIN']",
+    ]
 
 
 def test_skip_crds_clears_the_crd_finding_only_with_a_handler_that_passes_it(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,17 @@ import yaml
 
 from config.settings import load_config
 from tests.config_edits import set_key
+from tests.support import node_shapes, tolerates
 from tests.synth import Synthesized, synthesize_with
-from tests.template_queries import by_path, depends_on, helm_release, only_resource, render, resources_of_type
+from tests.template_queries import (
+    by_path,
+    depends_on,
+    helm_release,
+    kubernetes_manifests,
+    only_resource,
+    render,
+    resources_of_type,
+)
 
 CONTROL_PLANE_LOGS = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
 ADMIN_ROLE = "arn:aws:iam::111122223333:role/PlatformAdmin"
@@ -200,7 +210,7 @@ def test_handler_log_groups_are_encrypted_and_follow_the_env(synthesized: Synthe
 def test_controller_charts_wait_for_every_addon(synthesized: Synthesized) -> None:
     template = synthesized.template("cluster")
     addon_ids = {logical_id for logical_id, _ in _addons(template).values()}
-    for release in ("karpenter", "aws-load-balancer-controller"):
+    for release in ("karpenter", "aws-load-balancer-controller", "external-secrets"):
         chart_id, _, _ = helm_release(template, release)
         assert addon_ids <= depends_on(template, chart_id), release
 
@@ -269,6 +279,48 @@ def test_csi_drivers_have_their_own_pod_identity_roles(synthesized: Synthesized)
         assert policies == addon.pod_identity.managed_policies
         assert "Policies" not in role
     assert len(role_ids) == 2  # EBS and EFS drivers, one role each
+
+
+def test_addon_configuration_is_the_config_as_sorted_json(synthesized: Synthesized) -> None:
+    addons = _addons(synthesized.template("cluster"))
+    for addon in synthesized.config.cluster.addons:
+        _, props = addons[addon.name]
+        if addon.configuration is None:
+            assert "ConfigurationValues" not in props, addon.name
+        else:
+            assert props["ConfigurationValues"] == json.dumps(addon.configuration, sort_keys=True), addon.name
+            assert json.loads(props["ConfigurationValues"]) == addon.configuration
+
+
+def _untolerated_taints(template: dict, tolerations: list[dict]) -> list[str]:
+    """The taints of the cluster's nodes (node groups and NodePools, startup taints included) none of `tolerations`
+    tolerates."""
+    taints = [(shape.name, taint) for shape in node_shapes(template) for taint in shape.taints]
+    # Karpenter's startup taints are on its nodes until a daemon removes them: the daemon must tolerate those too.
+    taints += [
+        (f"NodePool {m['metadata']['name']} (startup)", taint)
+        for _, m in kubernetes_manifests(template)
+        if m["kind"] == "NodePool"
+        for taint in m["spec"]["template"]["spec"].get("startupTaints") or []
+    ]
+    assert any(name == "NodePool spark-compute-optimized" for name, _ in taints)  # there is a taint to tolerate
+    return [f"{name}: {taint}" for name, taint in taints if not any(tolerates(t, taint) for t in tolerations)]
+
+
+def test_efs_node_daemon_tolerates_the_taints_of_every_node(synthesized: Synthesized) -> None:
+    """Airflow task pods and Spark pods mount the DAG file system on Karpenter nodes, tainted ones included: the
+    driver's node daemon must run on every node the cluster can have, or their volumes never mount."""
+    template = synthesized.template("cluster")
+    _, efs = _addons(template)["aws-efs-csi-driver"]
+    tolerations = json.loads(efs["ConfigurationValues"])["node"]["tolerations"]
+    assert _untolerated_taints(template, tolerations) == []
+    # Taints a pool added later may carry are tolerated too: any key, value and effect.
+    for effect in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+        assert any(tolerates(t, {"key": "any-future-pool", "value": "x", "effect": effect}) for t in tolerations)
+    # The check reports a daemon that tolerates only the add-ons' usual taint.
+    assert _untolerated_taints(template, [{"key": "CriticalAddonsOnly", "operator": "Exists"}]) == [
+        "NodePool spark-compute-optimized: {'key': 'spark-compute-optimized', 'value': 'true', 'effect': 'NoSchedule'}"
+    ]
 
 
 def test_node_roles_carry_only_the_node_policies(synthesized: Synthesized) -> None:

@@ -84,6 +84,17 @@ CLUSTER_BAD_INPUTS = [
         set_key("cluster.addons.4.name", "coredns"),
         "dev.yaml: cluster.addons[4].name: 'coredns' is listed twice",
     ),
+    # configuration is a mapping (the app writes it as JSON), not the YAML text the AWS CLI takes
+    (
+        "dev",
+        set_key("cluster.addons.6.configuration", "node:\n  tolerations: [{operator: Exists}]\n"),
+        "dev.yaml: cluster.addons[6].configuration: Input should be a valid dictionary (got 'node:",
+    ),
+    (
+        "dev",
+        set_key("cluster.addons.6.configuration", {}),
+        "dev.yaml: cluster.addons[6].configuration: Dictionary should have at least 1 item",
+    ),
 ]
 
 

@@ -33,7 +33,7 @@ DATA_BAD_INPUTS = [
     (
         "dev",
         set_key("database.performance_insights", True),
-        "dev.yaml: database: performance_insights is not available on t4g.small",
+        "dev.yaml: database: performance_insights is not available on t4g.micro",
     ),
     # ---- logging ----
     ("dev", set_key("logging.retention_days", 10), "dev.yaml: logging.retention_days: Input should be 1, 3, 5, 7, 14"),

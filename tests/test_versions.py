@@ -51,3 +51,19 @@ def test_cdk_json_carries_the_recommended_feature_flags() -> None:
     assert context["@aws-cdk/aws-eks:defaultToAL2023"] is True
     assert context["@aws-cdk/core:validateAgainstDefaultRules"] is True
     assert context["cli-telemetry"] is False
+
+
+def test_airflow_requirements_pin_the_deployed_airflow_and_every_package_exactly() -> None:
+    """requirements-airflow.txt (the DAG tests' .venv-airflow) resolves nothing at install time: every line is
+    `name==version`, optionally with an environment marker, and Airflow is the version the deployment runs."""
+    exact_pin = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!_-]+( ; .+)?")
+    pins: dict[str, list[str]] = {}
+    for line in (REPO_ROOT / "requirements-airflow.txt").read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            assert exact_pin.fullmatch(requirement), f"requirements-airflow.txt: {line!r} is not an exact pin"
+            name, _, version = requirement.split(" ; ", 1)[0].partition("==")
+            pins.setdefault(name.lower(), []).append(version)
+    assert pins["apache-airflow"] == [VERSIONS["airflow"]["version"]]
+    assert pins["apache-airflow-core"] == [VERSIONS["airflow"]["version"]]
+    assert len(pins) > 100, "the file pins only the top-level packages, not every transitive one"

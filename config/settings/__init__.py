@@ -9,6 +9,7 @@ reading and error wording in `loader`, and what they share in `base`. Import fro
 import AppConfig`.
 """
 
+from config.settings.airflow import AirflowConfig, DagsConfig, GitSyncConfig, IngressConfig
 from config.settings.app import AppConfig, FeatureToggles
 from config.settings.base import (
     K8S_NAME,
@@ -41,6 +42,7 @@ from config.settings.logging import LoggingConfig
 from config.settings.network import NetworkConfig
 from config.settings.versions import (
     AddonVersion,
+    AirflowVersion,
     HelmCharts,
     HelmChartVersion,
     KubernetesVersions,
@@ -57,16 +59,21 @@ __all__ = [
     "VERSIONS_FILE",
     "AddonConfig",
     "AddonVersion",
+    "AirflowConfig",
+    "AirflowVersion",
     "AppConfig",
     "ClusterConfig",
     "ConfigError",
     "ControlPlaneLogType",
     "DatabaseConfig",
+    "DagsConfig",
     "Duration",
     "EndpointConfig",
     "FeatureToggles",
+    "GitSyncConfig",
     "HelmChartVersion",
     "HelmCharts",
+    "IngressConfig",
     "K8sName",
     "KarpenterConfig",
     "KarpenterControllerConfig",

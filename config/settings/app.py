@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from config.settings.airflow import AirflowConfig
 from config.settings.base import ConfigKeyError, ProductionProblem, RemovalPolicyName, StrictModel, bounded_cidrs
 from config.settings.cluster import ClusterConfig
 from config.settings.data import DatabaseConfig
@@ -41,6 +42,7 @@ class AppConfig(StrictModel):
     cluster: ClusterConfig
     database: DatabaseConfig
     logging: LoggingConfig
+    airflow: AirflowConfig
     features: FeatureToggles
     versions: Versions
 
@@ -72,6 +74,8 @@ class AppConfig(StrictModel):
             problems = self.production_problems()
             if problems:
                 raise ConfigKeyError(*problems[0])
+        self._check_airflow_task_pool()
+        self._check_airflow_ingress()
         vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
         for index, cidr in enumerate(self.allowed_ingress_cidrs):
             if ipaddress.IPv4Network(cidr).overlaps(vpc):
@@ -80,6 +84,30 @@ class AppConfig(StrictModel):
                     f"{cidr} overlaps the VPC CIDR {vpc}; list external ranges only",
                 )
         return self
+
+    def _check_airflow_task_pool(self) -> None:
+        pools = [pool.name for pool in self.cluster.karpenter.node_pools]
+        if self.airflow.task_node_pool not in pools:
+            raise ConfigKeyError(
+                "airflow.task_node_pool",
+                f"{self.airflow.task_node_pool!r} is not a NodePool in cluster.karpenter.node_pools "
+                f"({', '.join(pools)})",
+            )
+
+    def _check_airflow_ingress(self) -> None:
+        ingress = self.airflow.ingress
+        if ingress.scheme == "internet-facing" and not self.allowed_ingress_cidrs:
+            raise ConfigKeyError(
+                "airflow.ingress.scheme",
+                "internet-facing needs allowed_ingress_cidrs: the ALB admits only the listed ranges",
+            )
+        # ACM certificates are regional: the ALB can only use one from its own region.
+        if ingress.certificate_arn is not None and ingress.certificate_arn.split(":")[3] != self.region:
+            raise ConfigKeyError(
+                "airflow.ingress.certificate_arn",
+                f"is in region {ingress.certificate_arn.split(':')[3]}, not {self.region}; the ALB needs a "
+                "certificate from its own region",
+            )
 
     def production_problems(self) -> list[ProductionProblem]:
         """Every production rule this config breaks, in the order they are reported; the first one is raised."""
@@ -90,6 +118,7 @@ class AppConfig(StrictModel):
         problems += self.network.production_problems()
         problems += self.logging.production_problems()
         problems += self.cluster.production_problems(az_count=self.network.az_count)
+        problems += self.airflow.production_problems()
         return problems
 
     @property
@@ -106,6 +135,16 @@ class AppConfig(StrictModel):
     def availability_zones(self) -> list[str]:
         names = self.network.availability_zones or [f"{self.region}{letter}" for letter in "abc"]
         return names[: self.network.az_count]
+
+    @property
+    def airflow_secret_prefix(self) -> str:
+        """Every Airflow secret in Secrets Manager is named `<prefix>/<name>`; readers are scoped to this prefix."""
+        return f"{self.cluster_name}/airflow"
+
+    @property
+    def data_key_alias(self) -> str:
+        """The alias of the data stack's KMS key; the cluster stack scopes secret decryption to it by alias."""
+        return f"alias/{self.cluster_name}/airflow-data"
 
     def stack_name(self, component: str) -> str:
         return f"{self.name_prefix}-{self.env_name}-{component}"

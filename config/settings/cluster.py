@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, JsonValue, field_validator, model_validator
 
 from config.settings.base import (
     ConfigKeyError,
@@ -106,6 +106,9 @@ class AddonConfig(StrictModel):
     # (node daemons such as vpc-cni) come first so nodes join a working network.
     after_nodes: bool
     pod_identity: PodIdentityConfig | None = None
+    # The add-on's configuration values (keys as `aws eks describe-addon-configuration` lists them), sent as JSON;
+    # EKS validates them against the add-on version's schema at deploy time.
+    configuration: Annotated[dict[str, JsonValue], Field(min_length=1)] | None = None
 
 
 # Add-ons the rest of the app relies on: networking, DNS, and Pod Identity for Karpenter and the LB controller.

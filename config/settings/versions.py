@@ -44,6 +44,8 @@ class HelmCharts(StrictModel):
     karpenter_crd: HelmChartVersion
     karpenter: HelmChartVersion
     aws_load_balancer_controller: HelmChartVersion
+    external_secrets: HelmChartVersion
+    airflow: HelmChartVersion
 
     @model_validator(mode="after")
     def _karpenter_crds_match(self) -> HelmCharts:
@@ -53,6 +55,21 @@ class HelmCharts(StrictModel):
                 f"{self.karpenter_crd.version} differs from karpenter.version {self.karpenter.version}; "
                 "the CRDs must match the controller",
             )
+        return self
+
+
+class AirflowVersion(StrictModel):
+    """The Airflow release the chart runs: its airflowVersion and the official image's tag, kept together."""
+
+    version: Annotated[str, Field(pattern=r"^3\.\d+\.\d+$")]
+    image_repository: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9./_-]*$")]
+    image_tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+
+    @model_validator(mode="after")
+    def _tag_matches_version(self) -> AirflowVersion:
+        # The chart renders config and migrations for airflowVersion; an image of another release breaks both.
+        if self.image_tag != self.version and not self.image_tag.startswith(f"{self.version}-"):
+            raise ConfigKeyError("image_tag", f"{self.image_tag!r} is not an image of Airflow {self.version}")
         return self
 
 
@@ -69,5 +86,6 @@ class Versions(StrictModel):
     postgres: PostgresVersion
     eks_addons: dict[str, AddonVersion]
     helm_charts: HelmCharts
+    airflow: AirflowVersion
     # Karpenter's EC2NodeClass AMI alias: al2023@latest or a pinned release such as al2023@v20261101.
     karpenter_ami_alias: Annotated[str, Field(pattern=r"^al2023@(latest|v\d{8})$")]

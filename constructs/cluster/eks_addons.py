@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -94,4 +95,8 @@ class ManagedAddons(Construct):
             resolve_conflicts="OVERWRITE",
             preserve_on_delete=False,
             pod_identity_associations=associations,
+            # Sorted keys: the same config always gives the same template.
+            configuration_values=(
+                None if addon.configuration is None else json.dumps(addon.configuration, sort_keys=True)
+            ),
         )

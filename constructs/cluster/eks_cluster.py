@@ -22,6 +22,7 @@ from constructs.cluster.eks_iam import node_role
 from constructs.shared.acknowledgments import (
     CT_LAMBDA_IN_VPC,
     CT_LAUNCH_TEMPLATE_HOP_LIMIT,
+    CT_LAUNCH_TEMPLATE_MONITORING,
     NAG_LAMBDA_LATEST_RUNTIME,
     acknowledge,
     aws_managed_policy_finding,
@@ -193,11 +194,19 @@ class EksCluster(Construct):
             http_endpoint=True,
             http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
             http_put_response_hop_limit=CORE_NODE_METADATA_HOP_LIMIT,
-            detailed_monitoring=True,
+            # One-minute EC2 metrics cost $2.10 a node a month; a development env idles on the five-minute ones.
+            detailed_monitoring=not props.lifecycle.development_env,
             # A launch template that names security groups replaces EKS's default, so list the cluster's own too.
             security_group=self.cluster.cluster_security_group,
         )
         launch_template.add_security_group(props.data_clients)
+        if props.lifecycle.development_env:
+            acknowledge(
+                launch_template,
+                "A development env idles on EC2's free five-minute metrics: one-minute metrics cost $2.10 a node a "
+                "month and nothing in dev alarms on them. Production keeps them on.",
+                CT_LAUNCH_TEMPLATE_MONITORING,
+            )
         acknowledge(
             launch_template,
             "Core nodes run AWS controllers (EBS CSI, metrics) that read instance metadata from a pod, which takes "

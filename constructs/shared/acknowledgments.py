@@ -34,6 +34,7 @@ CT_S3_EVENT_NOTIFICATIONS = "cdk-validator-cfnguard::s3_event_notifications_enab
 CT_S3_OBJECT_LOCK = "cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check"
 CT_SQS_DEAD_LETTER_QUEUE = "cdk-validator-cfnguard::sqs_dlq_check"
 CT_LAUNCH_TEMPLATE_HOP_LIMIT = "cdk-validator-cfnguard::ec2_launch_template_token_hop_limit_check"
+CT_LAUNCH_TEMPLATE_MONITORING = "cdk-validator-cfnguard::ec2_launch_template_monitoring_enabled_check"
 
 # CloudFormation Validate, the default rules CDK runs on every template
 CFN_HARDCODED_AZ = "CloudFormation-Validate::W3010"

@@ -12,7 +12,12 @@ KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
 EKS_CLUSTER_NAME_TAG = "aws:eks:cluster-name"
 
 
+def ownership_tags(env_name: str) -> dict[str, str]:
+    """Which project and env a resource belongs to; also put on what controllers create outside CloudFormation."""
+    return {"project": "airflow-on-eks", "env": env_name}
+
+
 def tag_every_resource(scope: IConstruct, *, env_name: str) -> None:
     """Who owns a resource, in which env, and that CDK manages it (so nobody edits it by hand)."""
-    for key, value in {"project": "airflow-on-eks", "env": env_name, "managed-by": "aws-cdk"}.items():
+    for key, value in {**ownership_tags(env_name), "managed-by": "aws-cdk"}.items():
         cdk.Tags.of(scope).add(key, value)
