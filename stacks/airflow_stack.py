@@ -72,6 +72,7 @@ class AirflowStack(AirflowEksStack):
                 file_system=data.dag_file_system,
                 access_point=data.dags_access_point,
                 node_roles=cluster.node_roles,
+                read_only=config.airflow.dags.source == "deploy",
             ),
         )
         ingress = AirflowIngress(
@@ -98,6 +99,7 @@ class AirflowStack(AirflowEksStack):
                 chart=config.versions.helm_charts.airflow,
                 airflow=config.versions.airflow,
                 settings=config.airflow,
+                vpc_cidr=config.network.vpc_cidr,
                 core_node_labels=CORE_NODE_LABELS,
                 task_node_pool=task_pool,
                 logs_bucket=data.logs_bucket,

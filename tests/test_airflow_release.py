@@ -123,7 +123,8 @@ def test_release_is_pinned_and_waits_within_cdk_limit(synthesized: Synthesized) 
     assert properties["Repository"] == "https://airflow.apache.org"
     assert properties["Namespace"] == names.NAMESPACE
     assert properties["Wait"] is True
-    assert properties["Timeout"] == "900s"
+    # Below the kubectl handler's 15-minute Lambda limit, so Helm reports a stuck install itself.
+    assert properties["Timeout"] == "780s"
     assert values["airflowVersion"] == versions.airflow.version == "3.3.2"
     assert values["defaultAirflowTag"] == versions.airflow.image_tag
     assert values["defaultAirflowRepository"] == "apache/airflow"
@@ -281,6 +282,19 @@ def test_no_secret_material_in_any_template_or_helm_value(synthesized: Synthesiz
         assert value.lower() != "admin" or not path.endswith("password"), path
 
 
+def test_the_create_user_job_waits_for_the_schema_as_the_components_do(synthesized: Synthesized) -> None:
+    values = airflow_values(synthesized)
+    command = values["createUserJob"]["args"][2]
+    wait = f"airflow db check-migrations --migration-wait-timeout={values['images']['migrationsWaitTimeout']} && "
+    assert command.startswith(wait) and "exec airflow users create" in command
+
+
+def test_the_api_server_trusts_forwarded_headers_from_the_vpc_only(synthesized: Synthesized) -> None:
+    api_server = airflow_values(synthesized)["apiServer"]
+    assert api_server["args"] == ["bash", "-c", "exec airflow api-server --proxy-headers"]
+    assert api_server["env"] == [{"name": "FORWARDED_ALLOW_IPS", "value": synthesized.config.network.vpc_cidr}]
+
+
 def test_no_default_or_literal_password(synthesized: Synthesized) -> None:
     values = airflow_values(synthesized)
     assert values["createUserJob"]["defaultUser"]["password"] == ""
@@ -352,7 +366,8 @@ def test_airflow_roles_reach_only_the_task_log_prefix_and_its_key(synthesized: S
                 if statement_actions & {"s3:GetObject", "s3:PutObject"}:
                     assert kind == "AWS::S3::Bucket" and text.endswith("/task-logs/*"), text
                 elif "s3:ListBucket" in statement_actions:
-                    assert statement["Condition"] == {"StringLike": {"s3:prefix": ["task-logs/*"]}}
+                    # IfExists: a HeadObject carries no prefix and must see 404 for a log not yet written.
+                    assert statement["Condition"] == {"StringLikeIfExists": {"s3:prefix": ["task-logs/*"]}}
                 else:
                     assert kind == "AWS::KMS::Key", text
                     assert "kms:ViaService" in statement["Condition"]["StringEquals"]
@@ -398,6 +413,20 @@ def test_dag_claim_is_the_data_layers_access_point(synthesized: Synthesized) -> 
     assert file_system == f"${{Output:{produced[f'Ref:{fs_id}']}}}"
     assert access_point == f"${{Output:{produced[f'Ref:{ap_id}']}}}"
     assert values["config"]["core"]["dags_folder"] == f"{values['dags']['mountPath']}/{names.DAGS_CURRENT}"
+    # Only the deploy writes delivered DAGs: pods mount them read-only, and nodes may not write through IAM either.
+    assert volume["spec"]["mountOptions"] == ["iam", "ro"]
+    assert _node_mount_actions(template) == ["elasticfilesystem:ClientMount"]
+
+
+def _node_mount_actions(template: dict) -> list[str]:
+    (policy,) = [
+        p
+        for p in resources_of_type(template, "AWS::IAM::Policy").values()
+        if "NodesMountDags" in p["Metadata"]["aws:cdk:path"]
+    ]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert "elasticfilesystem:AccessPointArn" in statement["Condition"]["StringEquals"]
+    return _as_list(statement["Action"])
 
 
 # ---- placement ----
@@ -487,6 +516,13 @@ def test_git_sync_is_the_alternative_dag_source(dev_alternatives: Synthesized) -
     assert values["dags"]["gitSync"]["ref"] == ALTERNATIVE_GIT_SYNC["branch"]
     assert values["dags"]["persistence"]["existingClaim"] == names.DAGS_CLAIM
     assert "dags_folder" not in values["config"].get("core", {})
+    # git-sync writes into the volume.
+    _, volume = manifest_of_kind(dev_alternatives.template("airflow"), "PersistentVolume", "airflow-airflow-dags")
+    assert volume["spec"]["mountOptions"] == ["iam"]
+    assert _node_mount_actions(dev_alternatives.template("airflow")) == [
+        "elasticfilesystem:ClientMount",
+        "elasticfilesystem:ClientWrite",
+    ]
 
 
 def test_alternative_values_validate_against_the_chart_schema(dev_alternatives: Synthesized, schemas_dir: Path) -> None:

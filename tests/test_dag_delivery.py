@@ -133,7 +133,8 @@ def test_function_is_a_single_arm64_writer_that_is_never_retried(synthesized: Sy
     function = _function(synthesized)
     properties = function["Properties"]
     assert properties["Runtime"] == "python3.14" and properties["Architectures"] == ["arm64"]
-    assert properties["ReservedConcurrentExecutions"] == 1
+    # No reserved concurrency: new accounts' quota of 10 leaves none to reserve.
+    assert "ReservedConcurrentExecutions" not in properties
     assert properties["Timeout"] == 300 and properties["MemorySize"] >= 1024
     assert properties["EphemeralStorage"] == {"Size": 1024}
     invoke_config = resource(synthesized, "DeliveryFunction/EventInvokeConfig/Resource")["Properties"]

@@ -4,6 +4,9 @@ The volume is provisioned statically (a PersistentVolume naming the file system 
 always binds to the data layer's `/dags` directory and nothing is created or deleted in EFS by Kubernetes. EFS
 grants mounts only to IAM-authenticated clients (the file system policy denies anonymous access), so the CSI
 driver mounts with `iam`, and the nodes that mount it (core nodes and Karpenter's) may mount this access point.
+
+When `cdk deploy` delivers the DAGs, pods only read them: the volume mounts read-only (`ro`), so no task's code can
+change the files the dag-processor and every other task run. git-sync writes, so then it mounts read-write.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class DagVolumeProps:
     access_point: efs.IAccessPoint
     # The roles of every node that may run a pod mounting the volume.
     node_roles: Sequence[iam.IRole]
+    # True when the deploy delivers the DAGs (no pod writes them); False for git-sync, which writes them.
+    read_only: bool
 
 
 class DagVolume(Construct):
@@ -59,7 +64,8 @@ class DagVolume(Construct):
             roles=list(props.node_roles),
             statements=[
                 iam.PolicyStatement(
-                    actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                    actions=["elasticfilesystem:ClientMount"]
+                    + ([] if props.read_only else ["elasticfilesystem:ClientWrite"]),
                     resources=[props.file_system.file_system_arn],
                     conditions={
                         "StringEquals": {"elasticfilesystem:AccessPointArn": props.access_point.access_point_arn}
@@ -90,7 +96,7 @@ class DagVolume(Construct):
                 "storageClassName": DAGS_STORAGE_CLASS,
                 # Reserved for the claim below, so no other claim can bind it first.
                 "claimRef": {"namespace": NAMESPACE, "name": DAGS_CLAIM},
-                "mountOptions": ["iam"],
+                "mountOptions": ["iam", "ro"] if props.read_only else ["iam"],
                 "csi": {
                     "driver": EFS_CSI_DRIVER,
                     "volumeHandle": f"{props.file_system.file_system_id}::{props.access_point.access_point_id}",

@@ -40,9 +40,12 @@ from constructs.airflow.names import (
 from constructs.shared.helm_release import helm_release
 from constructs.shared.helm_values import chart_values
 
-# CDK's Helm handler refuses more; a fresh install (migrations, then every component ready) takes a few minutes.
-RELEASE_TIMEOUT = cdk.Duration.minutes(15)
+# Under the kubectl handler's own 15-minute Lambda limit, so a stuck install fails with Helm's error instead of the
+# handler being killed silently (CloudFormation would then wait an hour). A fresh install takes a few minutes.
+RELEASE_TIMEOUT = cdk.Duration.minutes(13)
 KARPENTER_NODEPOOL_LABEL = "karpenter.sh/nodepool"
+# How long anything waits for migrations (images.migrationsWaitTimeout in helm_values/airflow.yaml is the same).
+MIGRATION_WAIT_SECONDS = 600
 
 # Connections every Airflow container gets from the environment, so nobody creates them in the UI:
 # `aws_default` with no keys makes boto3 use the pod's Pod Identity credentials (remote logging uses it), and
@@ -57,6 +60,8 @@ class AirflowReleaseProps:
     chart: HelmChartVersion
     airflow: AirflowVersion
     settings: AirflowConfig
+    # The ALB's nodes connect from inside the VPC: the api-server trusts X-Forwarded-* from there only.
+    vpc_cidr: str
     # Where the Airflow components run (the core node group's labels) and the pool task pods run on.
     core_node_labels: Mapping[str, str]
     task_node_pool: NodePoolConfig
@@ -108,7 +113,7 @@ def computed_values(props: AirflowReleaseProps, *, region: str) -> dict[str, Any
             # Pod Identity supplies credentials, not a region; boto3 needs one for S3.
             {"name": "AWS_DEFAULT_REGION", "value": region},
         ],
-        **_components(settings),
+        **_components(settings, vpc_cidr=props.vpc_cidr),
         "workers": _task_pods(props.task_node_pool),
         "createUserJob": _create_user_job(),
         "dags": _dags(settings),
@@ -116,7 +121,7 @@ def computed_values(props: AirflowReleaseProps, *, region: str) -> dict[str, Any
     }
 
 
-def _components(settings: AirflowConfig) -> dict[str, Any]:
+def _components(settings: AirflowConfig, *, vpc_cidr: str) -> dict[str, Any]:
     replicas = {API_SERVER.values_key: settings.api_server_replicas, SCHEDULER.values_key: settings.scheduler_replicas}
     values: dict[str, Any] = {}
     for account in (SCHEDULER, API_SERVER, DAG_PROCESSOR, TRIGGERER):
@@ -126,6 +131,11 @@ def _components(settings: AirflowConfig) -> dict[str, Any]:
             # A budget only means something with a second replica to keep serving.
             component["podDisruptionBudget"] = {"enabled": replicas[account.values_key] > 1}
         values[account.values_key] = component
+    # Behind the ALB: redirects and links use the scheme and host users opened (HTTPS), not the pod's.
+    values[API_SERVER.values_key] |= {
+        "args": ["bash", "-c", "exec airflow api-server --proxy-headers"],
+        "env": [{"name": "FORWARDED_ALLOW_IPS", "value": vpc_cidr}],
+    }
     return values
 
 
@@ -154,6 +164,9 @@ def _create_user_job() -> dict[str, Any]:
         "args": [
             "bash",
             "-c",
+            # Without Helm hooks this Job starts beside the migration Job: wait for the schema first, as every
+            # component's init container does.
+            f"airflow db check-migrations --migration-wait-timeout={MIGRATION_WAIT_SECONDS} && "
             f'exec airflow users create "$@" --password "${ADMIN_PASSWORD_ENV}"',
             "--",
             "--role",

@@ -145,7 +145,6 @@ class AirflowSecrets(Construct):
             log_group=log_group,
             timeout=cdk.Duration.seconds(60),
             memory_size=128,
-            reserved_concurrent_executions=1,
             description="Deploy-time writer of the Airflow Fernet key (never returns the value)",
         )
         write = cdk.CustomResource(

@@ -95,8 +95,8 @@ class DagDelivery(Construct):
             # Memory buys CPU and network for the download; /tmp holds the archive while it is extracted.
             memory_size=1024,
             ephemeral_storage_size=cdk.Size.mebibytes(1024),
-            # One writer at a time: releases and the `current` swap assume nobody else changes them meanwhile.
-            reserved_concurrent_executions=1,
+            # No reserved concurrency: CloudFormation sends one request at a time per resource, and reserving
+            # any fails on accounts whose concurrency quota is still the new-account 10.
             # CloudFormation invokes asynchronously; a retry after a timeout (already reported FAILED) would deliver
             # behind CloudFormation's back, possibly after the rollback's own delivery.
             retry_attempts=0,

@@ -62,11 +62,13 @@ def task_log_statements(level: TaskLogAccessLevel, *, bucket: s3.IBucket, key: k
             actions=["s3:GetObject", "s3:PutObject"] if writes else ["s3:GetObject"],
             resources=[bucket.arn_for_objects(f"{TASK_LOGS_PREFIX}/*")],
         ),
-        # Listing answers "is there a log yet" (404 rather than 403) and finds a task's log files.
+        # Listing finds a task's log files, and lets "is there a log yet" (a HeadObject, which carries no
+        # s3:prefix) answer 404 rather than 403: Airflow gives up the upload on a 403. So the prefix binds listings
+        # that name one, IfExists.
         iam.PolicyStatement(
             actions=["s3:ListBucket"],
             resources=[bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{TASK_LOGS_PREFIX}/*"]}},
+            conditions={"StringLikeIfExists": {"s3:prefix": [f"{TASK_LOGS_PREFIX}/*"]}},
         ),
         # The bucket encrypts with the data key on the caller's behalf, and only for S3.
         iam.PolicyStatement(
