@@ -88,9 +88,8 @@ class AirflowStack(AirflowEksStack):
                 tags={**ownership_tags(config.env_name), "component": "airflow"},
             ),
         )
-        task_pool = next(
-            pool for pool in config.cluster.karpenter.node_pools if pool.name == config.airflow.task_node_pool
-        )
+        task_pool = config.airflow_task_pool
+        assert task_pool is not None  # the config refuses a name that is not a NodePool
         release = AirflowRelease(
             self,
             "Release",

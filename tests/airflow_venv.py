@@ -22,12 +22,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGS_DIR = REPO_ROOT / "dags"
 CHECKS_DIR = Path(__file__).resolve().parent / "airflow_checks"
 
-# The connections every Airflow container gets through the chart's `env`, proven by tests/test_dags.py to parse as
-# intended in 3.3.2 with the pinned providers. Neither holds a secret: credentials come from Pod Identity.
-# aws://: conn_type aws and nothing else, so AwsBaseHook falls back to boto3's default chain (Pod Identity).
-AWS_DEFAULT_CONNECTION = "aws://"
-# JSON, not a URI: the hook tests `in_cluster` for truth, and a URI query gives the string "False", which is true.
-KUBERNETES_DEFAULT_CONNECTION = '{"conn_type": "kubernetes", "extra": {"in_cluster": true}}'
 
 # Seconds each check script took, by script name, for the timing line tests/test_dags.py prints.
 CHECK_SECONDS: dict[str, float] = {}

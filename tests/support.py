@@ -60,15 +60,8 @@ class StandIns:
         return self._value(self.template, logical_id, attribute, marker)
 
     def _output(self, name: str, marker: str) -> str:
-        producers = [t for t in self.templates.values() if name in t.get("Outputs", {})]
-        assert len(producers) == 1, f"{marker}: output {name} is exported by {len(producers)} stacks"
-        value = producers[0]["Outputs"][name]["Value"]
-        if "Ref" in value:
-            return self._value(producers[0], value["Ref"], "Ref", marker)
-        if "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"]
-            return self._value(producers[0], logical_id, attribute, marker)
-        raise AssertionError(f"{marker}: output {name} is {value!r}, which has no stand-in")
+        template, logical_id, attribute = output_source(self.templates, f"${{Output:{name}}}")
+        return self._value(template, logical_id, attribute, marker)
 
     def _value(self, template: dict, logical_id: str, attribute: str, marker: str) -> str:
         resource = template["Resources"].get(logical_id)
@@ -86,6 +79,21 @@ class StandIns:
         key = (resource["Type"], attribute)
         assert key in stand_ins, f"unexpected deploy-time value {marker} ({key[0]} {key[1]}): give it a stand-in"
         return stand_ins[key]
+
+
+def output_source(templates: dict[str, dict], marker: str) -> tuple[dict, str, str]:
+    """(producing template, logical id, attribute) of the resource a cross-stack `${Output:Name}` marker reads;
+    the attribute is "Ref" for a Ref."""
+    name = marker.removeprefix("${Output:").removesuffix("}")
+    producers = [t for t in templates.values() if name in t.get("Outputs", {})]
+    assert len(producers) == 1, f"{marker}: output {name} is exported by {len(producers)} stacks"
+    value = producers[0]["Outputs"][name]["Value"]
+    if "Ref" in value:
+        return producers[0], value["Ref"], "Ref"
+    if "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return producers[0], logical_id, attribute
+    raise AssertionError(f"{marker}: output {name} is {value!r}, which points at no resource")
 
 
 def resolve_markers(value: Any, resolve: Callable[[str], str]) -> Any:

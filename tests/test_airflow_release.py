@@ -20,7 +20,18 @@ from constructs.airflow.release import AWS_DEFAULT_CONNECTION, KUBERNETES_DEFAUL
 from constructs.cluster.eks_cluster import CORE_NODE_LABELS
 from tests import airflow_venv
 from tests.config_edits import ALTERNATIVE_CERTIFICATE, ALTERNATIVE_CIDR, ALTERNATIVE_GIT_SYNC, ALTERNATIVE_HOST
-from tests.support import StandIns, crd_errors, crd_schemas, crds_in, node_shapes, resolve_markers, why_not
+from tests.support import (
+    MARKER,
+    StandIns,
+    as_list,
+    crd_errors,
+    crd_schemas,
+    crds_in,
+    node_shapes,
+    output_source,
+    resolve_markers,
+    why_not,
+)
 from tests.template_queries import (
     depends_on,
     helm_release,
@@ -203,18 +214,9 @@ def test_the_async_engine_gets_its_own_tls_uri(synthesized: Synthesized) -> None
     assert async_uri.startswith(f"postgresql+asyncpg://{user}") and async_uri.endswith("?ssl=require")
     assert "sslmode" not in async_uri
     database = next(iter(resources_of_type(synthesized.template("data"), "AWS::RDS::DBInstance")))
-    assert f"{database}.Endpoint.Address" in render_manifest_value(synthesized, async_env["secretName"])
-
-
-def render_manifest_value(synthesized: Synthesized, external_secret: str) -> str:
-    """The ExternalSecret's template as text, deploy-time references resolved to the producing stack's resources."""
-    template = synthesized.template("airflow")
-    _, obj = manifest_of_kind(template, "ExternalSecret", external_secret)
-    text = json.dumps(obj["spec"]["target"]["template"])
-    for name, output in synthesized.template("data").get("Outputs", {}).items():
-        if "Fn::GetAtt" in output["Value"]:
-            text = text.replace(f"${{Output:{name}}}", "${" + ".".join(output["Value"]["Fn::GetAtt"]) + "}")
-    return text
+    (host,) = set(MARKER.findall(async_uri))
+    _, logical_id, attribute = output_source(synthesized.templates, f"${{{host}}}")
+    assert (logical_id, attribute) == (database, "Endpoint.Address")
 
 
 def test_external_secrets_read_this_deployments_secrets_through_a_namespaced_store(synthesized: Synthesized) -> None:
@@ -233,8 +235,8 @@ def test_external_secrets_read_this_deployments_secrets_through_a_namespaced_sto
         assert obj["spec"]["secretStoreRef"] == {"kind": "SecretStore", "name": names.SECRET_STORE}
         assert obj["spec"]["target"]["creationPolicy"] == "Owner"
         for item in obj["spec"]["data"]:
-            output = item["remoteRef"]["key"].removeprefix("${Output:").removesuffix("}")
-            assert data["Outputs"][output]["Value"]["Ref"] in secrets
+            producer, logical_id, attribute = output_source(synthesized.templates, item["remoteRef"]["key"])
+            assert producer is data and attribute == "Ref" and logical_id in secrets
 
 
 def test_external_secrets_and_store_validate_against_the_operator_crds(
@@ -332,13 +334,6 @@ def test_pod_identities_name_the_service_accounts_the_pods_run_as(synthesized: S
     assert associated == {(names.NAMESPACE, sa) for sa in call_aws}
 
 
-def _produced(data: dict, marker: str) -> tuple[str, dict]:
-    """The data-stack resource an `${Output:...}` marker reads: (logical id, resource)."""
-    value = data["Outputs"][marker.removeprefix("${Output:").split("}")[0]]["Value"]
-    logical_id = (value.get("Fn::GetAtt") or [value.get("Ref")])[0]
-    return logical_id, data["Resources"][logical_id]
-
-
 def test_airflow_roles_reach_only_the_task_log_prefix_and_its_key(synthesized: Synthesized) -> None:
     template = synthesized.template("airflow")
     data = synthesized.template("data")
@@ -353,13 +348,15 @@ def test_airflow_roles_reach_only_the_task_log_prefix_and_its_key(synthesized: S
             if {"Ref": association["Properties"]["RoleArn"]["Fn::GetAtt"][0]} in r["Properties"]["Roles"]
         )
         (policy_arn,) = role["Properties"]["ManagedPolicyArns"]
-        _, policy = _produced(data, render(policy_arn))
+        producer, policy_id, _ = output_source(synthesized.templates, render(policy_arn))
+        assert producer is data, service_account
+        policy = data["Resources"][policy_id]
         assert policy["Type"] == "AWS::IAM::ManagedPolicy", service_account
         actions = set()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            statement_actions = set(_as_list(statement["Action"]))
+            statement_actions = set(as_list(statement["Action"]))
             actions |= statement_actions
-            for resource in _as_list(statement["Resource"]):
+            for resource in as_list(statement["Resource"]):
                 text = render(resource)
                 assert "*" != text, service_account
                 kind = data["Resources"][refs_of(resource)]["Type"]
@@ -383,10 +380,6 @@ def refs_of(value: Any) -> str:
     return logical_id
 
 
-def _as_list(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
-
-
 # ---- DAG volume ----
 
 
@@ -405,13 +398,10 @@ def test_dag_claim_is_the_data_layers_access_point(synthesized: Synthesized) -> 
     assert storage_class["provisioner"] == volume["spec"]["csi"]["driver"] == "efs.csi.aws.com"
     assert volume["spec"]["claimRef"] == {"namespace": names.NAMESPACE, "name": persistence["existingClaim"]}
     file_system, access_point = volume["spec"]["csi"]["volumeHandle"].split("::")
-    produced = {
-        render(output["Value"]).removeprefix("${").removesuffix("}"): name for name, output in data["Outputs"].items()
-    }
     fs_id = next(iter(resources_of_type(data, "AWS::EFS::FileSystem")))
     ap_id = next(iter(resources_of_type(data, "AWS::EFS::AccessPoint")))
-    assert file_system == f"${{Output:{produced[f'Ref:{fs_id}']}}}"
-    assert access_point == f"${{Output:{produced[f'Ref:{ap_id}']}}}"
+    assert output_source(synthesized.templates, file_system) == (data, fs_id, "Ref")
+    assert output_source(synthesized.templates, access_point) == (data, ap_id, "Ref")
     assert values["config"]["core"]["dags_folder"] == f"{values['dags']['mountPath']}/{names.DAGS_CURRENT}"
     # Only the deploy writes delivered DAGs: pods mount them read-only, and nodes may not write through IAM either.
     assert volume["spec"]["mountOptions"] == ["iam", "ro"]
@@ -426,7 +416,7 @@ def _node_mount_actions(template: dict) -> list[str]:
     ]
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert "elasticfilesystem:AccessPointArn" in statement["Condition"]["StringEquals"]
-    return _as_list(statement["Action"])
+    return as_list(statement["Action"])
 
 
 # ---- placement ----
@@ -461,12 +451,6 @@ def test_connections_and_remote_logging_need_no_manual_step(synthesized: Synthes
     assert logging["remote_base_log_folder"].startswith("s3://") and logging["remote_base_log_folder"].endswith(
         "/task-logs"
     )
-
-
-def test_connections_are_the_ones_proven_to_parse_in_airflow() -> None:
-    # tests/test_dags.py proves these values parse as aws and in-cluster kubernetes connections in 3.3.2.
-    assert AWS_DEFAULT_CONNECTION == airflow_venv.AWS_DEFAULT_CONNECTION
-    assert KUBERNETES_DEFAULT_CONNECTION == airflow_venv.KUBERNETES_DEFAULT_CONNECTION
 
 
 def test_every_airflow_option_the_deployment_sets_is_known_and_current(synthesized: Synthesized) -> None:

@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
+# The connection values are the release's own, so what the deployment sets is what is proven to parse: aws:// is
+# conn_type aws and nothing else (boto3's default chain, i.e. Pod Identity); kubernetes_default is JSON, not a URI,
+# because the hook tests `in_cluster` for truth and a URI query gives the string "False", which is true.
+from constructs.airflow.release import AWS_DEFAULT_CONNECTION, KUBERNETES_DEFAULT_CONNECTION
 from tests.airflow_venv import (
-    AWS_DEFAULT_CONNECTION,
     CHECK_SECONDS,
     DAGS_DIR,
-    KUBERNETES_DEFAULT_CONNECTION,
     REPO_ROOT,
     airflow_option_report,
     check_airflow_options,

@@ -18,6 +18,7 @@ from config.settings.airflow import AirflowConfig
 from config.settings.base import ConfigKeyError, ProductionProblem, RemovalPolicyName, StrictModel, bounded_cidrs
 from config.settings.cluster import ClusterConfig
 from config.settings.data import DatabaseConfig
+from config.settings.karpenter import NodePoolConfig
 from config.settings.logging import LoggingConfig
 from config.settings.network import NetworkConfig
 from config.settings.versions import Versions
@@ -87,7 +88,7 @@ class AppConfig(StrictModel):
 
     def _check_airflow_task_pool(self) -> None:
         pools = [pool.name for pool in self.cluster.karpenter.node_pools]
-        if self.airflow.task_node_pool not in pools:
+        if self.airflow_task_pool is None:
             raise ConfigKeyError(
                 "airflow.task_node_pool",
                 f"{self.airflow.task_node_pool!r} is not a NodePool in cluster.karpenter.node_pools "
@@ -135,6 +136,13 @@ class AppConfig(StrictModel):
     def availability_zones(self) -> list[str]:
         names = self.network.availability_zones or [f"{self.region}{letter}" for letter in "abc"]
         return names[: self.network.az_count]
+
+    @property
+    def airflow_task_pool(self) -> NodePoolConfig | None:
+        """The NodePool airflow.task_node_pool names (None only before validation has refused the name)."""
+        return next(
+            (pool for pool in self.cluster.karpenter.node_pools if pool.name == self.airflow.task_node_pool), None
+        )
 
     @property
     def airflow_secret_prefix(self) -> str:

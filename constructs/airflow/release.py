@@ -23,7 +23,7 @@ from constructs.airflow.names import (
     ADMIN_PASSWORD_SECRET,
     API_SECRET_KEY_SECRET,
     API_SERVER,
-    DAG_PROCESSOR,
+    CHART_ACCOUNTS,
     DAGS_CLAIM,
     DAGS_CURRENT,
     DAGS_MOUNT_PATH,
@@ -34,7 +34,6 @@ from constructs.airflow.names import (
     NAMESPACE,
     RELEASE,
     SCHEDULER,
-    TRIGGERER,
     WORKER_SERVICE_ACCOUNT,
 )
 from constructs.shared.helm_release import helm_release
@@ -124,7 +123,7 @@ def computed_values(props: AirflowReleaseProps, *, region: str) -> dict[str, Any
 def _components(settings: AirflowConfig, *, vpc_cidr: str) -> dict[str, Any]:
     replicas = {API_SERVER.values_key: settings.api_server_replicas, SCHEDULER.values_key: settings.scheduler_replicas}
     values: dict[str, Any] = {}
-    for account in (SCHEDULER, API_SERVER, DAG_PROCESSOR, TRIGGERER):
+    for account in CHART_ACCOUNTS:
         component: dict[str, Any] = {"serviceAccount": {"create": True, "name": account.service_account}}
         if account.values_key in replicas:
             component["replicas"] = replicas[account.values_key]
