@@ -43,8 +43,6 @@ from constructs.shared.helm_values import chart_values
 # handler being killed silently (CloudFormation would then wait an hour). A fresh install takes a few minutes.
 RELEASE_TIMEOUT = cdk.Duration.minutes(13)
 KARPENTER_NODEPOOL_LABEL = "karpenter.sh/nodepool"
-# How long anything waits for migrations (images.migrationsWaitTimeout in helm_values/airflow.yaml is the same).
-MIGRATION_WAIT_SECONDS = 600
 
 # Connections every Airflow container gets from the environment, so nobody creates them in the UI:
 # `aws_default` with no keys makes boto3 use the pod's Pod Identity credentials (remote logging uses it), and
@@ -163,9 +161,9 @@ def _create_user_job() -> dict[str, Any]:
         "args": [
             "bash",
             "-c",
-            # Without Helm hooks this Job starts beside the migration Job: wait for the schema first, as every
-            # component's init container does.
-            f"airflow db check-migrations --migration-wait-timeout={MIGRATION_WAIT_SECONDS} && "
+            # Without Helm hooks this Job starts beside the migration Job: wait for the schema first, as long as
+            # every component's init container does (the chart renders these args as a template).
+            "airflow db check-migrations --migration-wait-timeout={{ .Values.images.migrationsWaitTimeout }} && "
             f'exec airflow users create "$@" --password "${ADMIN_PASSWORD_ENV}"',
             "--",
             "--role",
