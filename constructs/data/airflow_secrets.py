@@ -17,8 +17,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from constructs.shared.acknowledgments import CT_LAMBDA_IN_VPC, NAG_SECRET_ROTATION, acknowledge
+from constructs.shared.handler_role import handler_logs_and_role
 from constructs.shared.lifecycle import Lifecycle
-from constructs.shared.log_group import EncryptedLogGroup, EncryptedLogGroupProps
 
 FERNET_HANDLER_DIR = Path(__file__).resolve().parent / "fernet_key_handler"
 
@@ -103,22 +103,13 @@ class AirflowSecrets(Construct):
         self._write_fernet_key(fernet_key, props)
 
     def _write_fernet_key(self, secret: secretsmanager.Secret, props: AirflowSecretsProps) -> None:
-        log_group = EncryptedLogGroup(
+        log_group, role = handler_logs_and_role(
             self,
-            "FernetKeyWriterLogs",
-            props=EncryptedLogGroupProps(key=props.key, lifecycle=props.lifecycle.removed_with_the_stack()),
-        ).log_group
-        # Its own role with exactly its needs, instead of the AWS managed basic-execution policy.
-        role = iam.Role(
-            self,
-            "FernetKeyWriterRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            logs_id="FernetKeyWriterLogs",
+            role_id="FernetKeyWriterRole",
+            key=props.key,
+            lifecycle=props.lifecycle,
             description="Writes the generated Airflow Fernet key into its secret",
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
-            )
         )
         role.add_to_policy(
             iam.PolicyStatement(actions=["secretsmanager:PutSecretValue"], resources=[secret.secret_arn])

@@ -21,8 +21,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from constructs.shared.acknowledgments import CT_LAMBDA_IN_VPC, acknowledge, wildcard_permission_findings
+from constructs.shared.handler_role import handler_logs_and_role
 from constructs.shared.lifecycle import Lifecycle
-from constructs.shared.log_group import EncryptedLogGroup, EncryptedLogGroupProps
 
 DAG_DELIVERY_HANDLER_DIR = Path(__file__).resolve().parent / "dag_delivery_handler"
 # The repository's DAG folder, which every deploy delivers.
@@ -53,25 +53,16 @@ class DagDelivery(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: DagDeliveryProps) -> None:
         super().__init__(scope, construct_id)
         dags = s3_assets.Asset(self, "DagsArchive", path=str(props.dags_dir), exclude=DAGS_EXCLUDE)
-        log_group = EncryptedLogGroup(
-            self,
-            "DeliveryLogs",
-            props=EncryptedLogGroupProps(key=props.key, lifecycle=props.lifecycle.removed_with_the_stack()),
-        ).log_group
-
-        # Its own role with exactly its needs, instead of the AWS managed basic and VPC execution policies.
         network_interfaces = self._network_interface_policy(props)
-        role = iam.Role(
+        log_group, role = handler_logs_and_role(
             self,
-            "DeliveryRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            logs_id="DeliveryLogs",
+            role_id="DeliveryRole",
+            key=props.key,
+            lifecycle=props.lifecycle,
             description="Copies the repo's DAGs from their deploy asset onto the DAG file system",
+            # The EC2 actions of the AWS-managed VPC execution policy, each on the narrowest resource.
             inline_policies={"AttachToVpc": network_interfaces},
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
-            )
         )
         # This one archive, not the whole asset bucket `Asset.grant_read` would open (every asset of the account).
         role.add_to_policy(
