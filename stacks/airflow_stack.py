@@ -19,6 +19,7 @@ from constructs.airflow.namespace import AirflowNamespace, AirflowNamespaceProps
 from constructs.airflow.pod_identities import AirflowPodIdentities, AirflowPodIdentitiesProps, ComponentIdentity
 from constructs.airflow.release import AirflowRelease, AirflowReleaseProps
 from constructs.cluster.eks_cluster import CORE_NODE_LABELS
+from constructs.data.spark_team_buckets import team_bucket_variable
 from constructs.data.task_log_access import TASK_LOGS_PREFIX
 from constructs.shared.tags import ownership_tags
 from stacks.base import AirflowEksStack
@@ -103,6 +104,10 @@ class AirflowStack(AirflowEksStack):
                 task_node_pool=task_pool,
                 logs_bucket=data.logs_bucket,
                 logs_prefix=TASK_LOGS_PREFIX,
+                variables={
+                    team_bucket_variable(namespace): team.bucket.bucket_name
+                    for namespace, team in data.spark_teams.items()
+                },
                 after=(
                     namespace.worker_service_account,
                     secrets.external_secrets,

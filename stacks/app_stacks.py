@@ -11,15 +11,19 @@ from stacks.cluster_stack import ClusterStack
 from stacks.compliance import add_compliance_checks
 from stacks.data_stack import AirflowDataStack
 from stacks.network_stack import NetworkStack
+from stacks.spark_stack import SparkStack
 
 
 def build_stacks(app: cdk.App, config: AppConfig) -> list[cdk.Stack]:
-    """network -> (data, cluster in parallel) -> airflow. Every cross-stack edge is a handle passed here and
-    nowhere else."""
+    """network -> (data, cluster in parallel) -> (airflow, spark in parallel). Every cross-stack edge is a handle
+    passed here and nowhere else."""
     network = NetworkStack(app, config=config)
     data = AirflowDataStack(app, config=config, network=network.handle)
     cluster = ClusterStack(app, config=config, network=network.handle)
     airflow = AirflowStack(app, config=config, cluster=cluster.handle, data=data.handle)
+    stacks: list[cdk.Stack] = [network, data, cluster, airflow]
+    if config.features.spark_operator:
+        stacks.append(SparkStack(app, config=config, cluster=cluster.handle, data=data.handle))
     tag_every_resource(app, env_name=config.env_name)
     add_compliance_checks(app)
-    return [network, data, cluster, airflow]
+    return stacks

@@ -10,6 +10,7 @@ from constructs.data.dag_delivery import DAGS_DIR, DagDelivery, DagDeliveryProps
 from constructs.data.dag_file_system import DagFileSystem, DagFileSystemProps
 from constructs.data.database import AirflowDatabase, AirflowDatabaseProps
 from constructs.data.log_buckets import AirflowLogBuckets, AirflowLogBucketsProps
+from constructs.data.spark_team_buckets import SparkTeamBuckets, SparkTeamBucketsProps
 from constructs.data.task_log_access import TaskLogAccess, TaskLogAccessProps
 from constructs.shared.acknowledgments import CT_LAMBDA_IN_VPC
 from constructs.shared.encryption_key import EncryptionKey
@@ -18,8 +19,8 @@ from stacks.handles import DataHandle, NetworkHandle
 
 
 class AirflowDataStack(AirflowEksStack):
-    """Airflow's state: metadata DB, DAG file system (and the deploy that fills it with dags/), task-log bucket and
-    secrets, all under one KMS key.
+    """Airflow's state: metadata DB, DAG file system (and the deploy that fills it with dags/), task-log bucket,
+    secrets and the Spark teams' buckets, all under one KMS key.
 
     Depends on the network stack only (it admits the network's data-clients group), so it deploys in parallel
     with the cluster.
@@ -91,6 +92,25 @@ class AirflowDataStack(AirflowEksStack):
                     lifecycle=self.lifecycle,
                 ),
             )
+        spark_teams = {}
+        if config.features.spark_operator:
+            spark_teams = SparkTeamBuckets(
+                self,
+                "SparkTeams",
+                props=SparkTeamBucketsProps(
+                    namespaces=config.spark.job_namespaces,
+                    key=key,
+                    access_logs_bucket=log_buckets.access_logs_bucket,
+                    event_log_expiry_days=config.spark.event_log_expiry_days,
+                    lifecycle=self.lifecycle,
+                ),
+            ).teams
+            self.acknowledge_cdk_provider(
+                "AWS679f53fac002430cb0da5b7982bd2287",
+                "CDK's deploy-time handler that writes each Spark team bucket's event-log folder marker; it only "
+                "calls the S3 API.",
+                CT_LAMBDA_IN_VPC,
+            )
         self.handle = DataHandle(
             key=key,
             database=database.instance,
@@ -100,6 +120,7 @@ class AirflowDataStack(AirflowEksStack):
             logs_bucket=log_buckets.logs_bucket,
             task_log_policies=task_log_access.policies,
             secrets=secrets.secrets,
+            spark_teams=spark_teams,
         )
         if self.lifecycle.destroys_data:
             self.acknowledge_cdk_provider(

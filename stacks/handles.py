@@ -15,6 +15,8 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 
+from constructs.data.spark_team_buckets import SparkTeamBucket
+
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkHandle:
@@ -35,6 +37,8 @@ class DataHandle:
     task_log_policies: Mapping[str, iam.IManagedPolicy]
     # api-secret-key, jwt-secret, admin-password, fernet-key
     secrets: Mapping[str, secretsmanager.ISecret]
+    # Spark job namespace -> its bucket and policies; empty when features.spark_operator is off.
+    spark_teams: Mapping[str, SparkTeamBucket]
 
 
 @dataclass(frozen=True, kw_only=True)

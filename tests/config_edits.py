@@ -90,7 +90,7 @@ def config_error(env: str, *edits: Edit, tmp_path: Path, version_edits: Iterable
 
 
 # The non-default paths a user may configure, in one dev variant (conftest's dev_alternatives) so a session
-# synthesizes it once: an internet-facing ALB with HTTPS, and DAGs from git-sync instead of the deploy.
+# synthesizes it once: an internet-facing ALB with HTTPS, DAGs from git-sync instead of the deploy, and no Spark.
 ALTERNATIVE_CERTIFICATE = "arn:aws:acm:us-west-2:111122223333:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
 ALTERNATIVE_HOST = "airflow.example.com"
 ALTERNATIVE_CIDR = "203.0.113.0/24"
@@ -102,4 +102,5 @@ ALTERNATIVES = (
     set_key("airflow.ingress.host", ALTERNATIVE_HOST),
     set_key("airflow.dags.source", "git_sync"),
     set_key("airflow.dags.git_sync", ALTERNATIVE_GIT_SYNC),
+    set_key("features.spark_operator", False),
 )

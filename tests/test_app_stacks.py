@@ -15,6 +15,8 @@ EXPECTED_DEPENDENCIES = {
     "cluster": {"network"},
     # Not the network: the Airflow stack reads the VPC's CIDR from config and everything else from its two handles.
     "airflow": {"cluster", "data"},
+    # Not the Airflow stack: the team buckets are the data stack's, so Spark and Airflow deploy side by side.
+    "spark": {"cluster", "data"},
 }
 
 

@@ -29,7 +29,7 @@ from tests.airflow_venv import (
 )
 
 VERSIONS = yaml.safe_load((REPO_ROOT / "versions.yaml").read_text())
-EXPECTED_DAG_IDS = {"hello_world_scheduled_dag"}
+EXPECTED_DAG_IDS = {"hello_world_scheduled_dag", "example_pyspark_pi_job"}
 
 # A folder of DAG files that must fail the integrity check, so a check that reports nothing cannot pass vacuously.
 BAD_DAG_FILES = {
@@ -108,6 +108,11 @@ def test_the_expected_dags_with_their_schedule(our_dags: dict[str, Any]) -> None
     assert hello["start_date"] == "2026-01-01T00:00:00+00:00"
     assert hello["tags"] == ["aws", "demo"]
     assert set(hello["tasks"]) == {"say_hello", "report_worker", "say_goodbye"}
+    spark = our_dags["dags"]["example_pyspark_pi_job"]
+    assert spark["file"] == "example_pyspark_pi_job.py"
+    assert spark["schedule"] is None  # triggered by hand: each run launches Spot and on-demand nodes
+    assert spark["tags"] == ["demo", "spark"] or spark["tags"] == ["spark", "demo"]
+    assert set(spark["tasks"]) == {"pyspark_pi"}
 
 
 def test_every_dag_skips_catchup_and_every_task_retries(our_dags: dict[str, Any]) -> None:

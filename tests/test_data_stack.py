@@ -179,7 +179,9 @@ def test_log_bucket_encrypted_private_tls_only_logged_and_expiring(synthesized: 
 
 
 def test_buckets_auto_delete_only_when_destroying(dev: Synthesized, prod: Synthesized) -> None:
-    assert len(resources_of_type(dev.template("data"), "Custom::S3AutoDeleteObjects")) == 2
+    # The task-log bucket, its access-log bucket and one bucket per Spark job namespace.
+    expected = 2 + len(dev.config.spark.job_namespaces)
+    assert len(resources_of_type(dev.template("data"), "Custom::S3AutoDeleteObjects")) == expected
     assert resources_of_type(prod.template("data"), "Custom::S3AutoDeleteObjects") == {}
     for bucket in resources_of_type(prod.template("data"), "AWS::S3::Bucket").values():
         assert bucket["DeletionPolicy"] == "Retain"

@@ -15,6 +15,7 @@ PINNED = yaml.safe_load((Path(__file__).parent / "stateful_resources.yaml").read
 NOT_STATE = {
     "AirflowSecretsFernetKeyWriterLogsLogGroup7503819D",
     "DagDeliveryDeliveryLogsLogGroup3C356AB7",
+    "SparkTeamsFolderMarkerLogsLogGroup040F6E3A",
     "EksClusterKubectlProviderHandlerLogGroup4E3D8320",
     "EksClusterKubectlProviderframeworkonEventLogGroup018F2467",
 }

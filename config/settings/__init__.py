@@ -40,6 +40,7 @@ from config.settings.karpenter import (
 from config.settings.loader import CONFIG_DIR, ENV_NAME_PATTERN, VERSIONS_FILE, available_envs, load_config
 from config.settings.logging import LoggingConfig
 from config.settings.network import NetworkConfig
+from config.settings.spark import SparkConfig, SparkHistoryServerConfig
 from config.settings.versions import (
     AddonVersion,
     AirflowVersion,
@@ -47,6 +48,7 @@ from config.settings.versions import (
     HelmChartVersion,
     KubernetesVersions,
     PostgresVersion,
+    SparkVersion,
     Versions,
 )
 
@@ -87,6 +89,9 @@ __all__ = [
     "PositiveInt",
     "PostgresVersion",
     "RemovalPolicyName",
+    "SparkConfig",
+    "SparkHistoryServerConfig",
+    "SparkVersion",
     "TaintConfig",
     "Versions",
     "available_envs",

@@ -21,7 +21,12 @@ from config.settings.data import DatabaseConfig
 from config.settings.karpenter import NodePoolConfig
 from config.settings.logging import LoggingConfig
 from config.settings.network import NetworkConfig
+from config.settings.spark import SparkConfig
 from config.settings.versions import Versions
+
+# Where Spark pods run on the spark pool: drivers hold the job's state, so they are not put on Spot; executors are
+# retried by Spark when Spot reclaims their node.
+SPARK_CAPACITY_TYPES = {"driver": "on-demand", "executor": "spot"}
 
 
 class FeatureToggles(StrictModel):
@@ -44,6 +49,7 @@ class AppConfig(StrictModel):
     database: DatabaseConfig
     logging: LoggingConfig
     airflow: AirflowConfig
+    spark: SparkConfig
     features: FeatureToggles
     versions: Versions
 
@@ -76,6 +82,8 @@ class AppConfig(StrictModel):
             if problems:
                 raise ConfigKeyError(*problems[0])
         self._check_airflow_task_pool()
+        if self.features.spark_operator:
+            self._check_spark_pool()
         self._check_airflow_ingress()
         vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
         for index, cidr in enumerate(self.allowed_ingress_cidrs):
@@ -93,6 +101,33 @@ class AppConfig(StrictModel):
                 "airflow.task_node_pool",
                 f"{self.airflow.task_node_pool!r} is not a NodePool in cluster.karpenter.node_pools "
                 f"({', '.join(pools)})",
+            )
+
+    def _check_spark_pool(self) -> None:
+        pools = [pool.name for pool in self.cluster.karpenter.node_pools]
+        pool = self.spark_node_pool
+        if pool is None:
+            raise ConfigKeyError(
+                "spark.node_pool",
+                f"{self.spark.node_pool!r} is not a NodePool in cluster.karpenter.node_pools ({', '.join(pools)})",
+            )
+        # Drivers ask for on-demand capacity and executors for Spot: a pool without both leaves one side Pending.
+        missing = sorted(set(SPARK_CAPACITY_TYPES.values()) - set(pool.requirements["karpenter.sh/capacity-type"]))
+        if missing:
+            raise ConfigKeyError(
+                "spark.node_pool",
+                f"NodePool {pool.name!r} does not allow capacity type {', '.join(missing)}: Spark drivers run "
+                "on-demand and executors on Spot",
+            )
+        unsupported = sorted(
+            set(pool.requirements.get("kubernetes.io/arch", ["amd64", "arm64"]))
+            - set(self.versions.spark.architectures)
+        )
+        if unsupported:
+            raise ConfigKeyError(
+                "spark.node_pool",
+                f"NodePool {pool.name!r} may launch {', '.join(unsupported)} nodes, which the Spark image "
+                f"{self.versions.spark.image} is not built for; restrict its kubernetes.io/arch",
             )
 
     def _check_airflow_ingress(self) -> None:
@@ -143,6 +178,11 @@ class AppConfig(StrictModel):
         return next(
             (pool for pool in self.cluster.karpenter.node_pools if pool.name == self.airflow.task_node_pool), None
         )
+
+    @property
+    def spark_node_pool(self) -> NodePoolConfig | None:
+        """The NodePool spark.node_pool names (None only before validation has refused the name)."""
+        return next((pool for pool in self.cluster.karpenter.node_pools if pool.name == self.spark.node_pool), None)
 
     @property
     def airflow_secret_prefix(self) -> str:

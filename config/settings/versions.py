@@ -5,7 +5,7 @@ It owns the checks within that file, such as the Karpenter CRD chart matching th
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -46,6 +46,7 @@ class HelmCharts(StrictModel):
     aws_load_balancer_controller: HelmChartVersion
     external_secrets: HelmChartVersion
     airflow: HelmChartVersion
+    spark_operator: HelmChartVersion
 
     @model_validator(mode="after")
     def _karpenter_crds_match(self) -> HelmCharts:
@@ -73,6 +74,30 @@ class AirflowVersion(StrictModel):
         return self
 
 
+class SparkVersion(StrictModel):
+    """The Spark the example jobs and the History Server run: the official image, the architectures it is built
+    for, and the S3A connector matching its Hadoop (the image has no S3 support of its own)."""
+
+    version: Annotated[str, Field(pattern=r"^4\.\d+\.\d+$")]
+    image_repository: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9./_-]*$")]
+    image_tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+    architectures: Annotated[list[Literal["amd64", "arm64"]], Field(min_length=1)]
+    # hadoop-client-* in the Spark distribution: hadoop-aws must be the same release.
+    hadoop_version: Annotated[str, Field(pattern=r"^3\.\d+\.\d+$")]
+    # The AWS SDK v2 bundle that hadoop-aws <hadoop_version> is built against (hadoop-project/pom.xml).
+    aws_sdk_bundle_version: Annotated[str, Field(pattern=r"^2\.\d+\.\d+$")]
+
+    @model_validator(mode="after")
+    def _tag_matches_version(self) -> SparkVersion:
+        if not self.image_tag.startswith(f"{self.version}-") and self.image_tag != self.version:
+            raise ConfigKeyError("image_tag", f"{self.image_tag!r} is not an image of Spark {self.version}")
+        return self
+
+    @property
+    def image(self) -> str:
+        return f"{self.image_repository}:{self.image_tag}"
+
+
 # "default": the version EKS marks default for the cluster's Kubernetes minor, fixed when the add-on is created.
 AddonVersion = Annotated[str, Field(pattern=r"^(default|v\d+\.\d+\.\d+-eksbuild\.\d+)$")]
 
@@ -87,5 +112,17 @@ class Versions(StrictModel):
     eks_addons: dict[str, AddonVersion]
     helm_charts: HelmCharts
     airflow: AirflowVersion
+    spark: SparkVersion
+    spark_operator_kubectl_image: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9./_-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
     # Karpenter's EC2NodeClass AMI alias: al2023@latest or a pinned release such as al2023@v20261101.
     karpenter_ami_alias: Annotated[str, Field(pattern=r"^al2023@(latest|v\d{8})$")]
+
+    @model_validator(mode="after")
+    def _kubectl_image_matches_the_operator(self) -> Versions:
+        tag = self.spark_operator_kubectl_image.rsplit(":", 1)[1]
+        if tag != self.helm_charts.spark_operator.version:
+            raise ConfigKeyError(
+                "spark_operator_kubectl_image",
+                f"tag {tag} differs from helm_charts.spark_operator.version {self.helm_charts.spark_operator.version}",
+            )
+        return self

@@ -8,6 +8,7 @@ from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
 from constructs.airflow.names import NAMESPACE, WORKER_SERVICE_ACCOUNT
+from constructs.shared.namespaces import namespace_manifest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,22 +26,7 @@ class AirflowNamespace(Construct):
             self,
             "Namespace",
             cluster=props.cluster,
-            manifest=[
-                {
-                    "apiVersion": "v1",
-                    "kind": "Namespace",
-                    "metadata": {
-                        "name": NAMESPACE,
-                        # Baseline is enforced (no privileged or host-namespace pods); restricted is reported, so
-                        # a DAG's pod that would fail it shows up in warnings before anyone tightens the policy.
-                        "labels": {
-                            "pod-security.kubernetes.io/enforce": "baseline",
-                            "pod-security.kubernetes.io/warn": "restricted",
-                            "pod-security.kubernetes.io/audit": "restricted",
-                        },
-                    },
-                }
-            ],
+            manifest=[namespace_manifest(NAMESPACE)],
         )
         # Task pods' account is the app's, not the chart's: its Pod Identity association names a fixed account,
         # whatever the chart's version does with `workers.kubernetes.serviceAccount`.

@@ -64,6 +64,9 @@ class AirflowReleaseProps:
     task_node_pool: NodePoolConfig
     logs_bucket: s3.IBucket
     logs_prefix: str
+    # Airflow Variable name -> value, set on every Airflow pod as AIRFLOW_VAR_<NAME> (e.g. each Spark team
+    # bucket's name, which DAGs read as {{ var.value.<name> }}).
+    variables: Mapping[str, str]
     # Namespace, accounts, secrets, volume, identities and DAGs the release's pods need when they start.
     after: Sequence[Construct]
 
@@ -109,6 +112,10 @@ def computed_values(props: AirflowReleaseProps, *, region: str) -> dict[str, Any
             {"name": "AIRFLOW_CONN_KUBERNETES_DEFAULT", "value": KUBERNETES_DEFAULT_CONNECTION},
             # Pod Identity supplies credentials, not a region; boto3 needs one for S3.
             {"name": "AWS_DEFAULT_REGION", "value": region},
+            *(
+                {"name": f"AIRFLOW_VAR_{name.upper()}", "value": value}
+                for name, value in sorted(props.variables.items())
+            ),
         ],
         **_components(settings, vpc_cidr=props.vpc_cidr),
         "workers": _task_pods(props.task_node_pool),
