@@ -30,7 +30,7 @@ with DAG(
     catchup=False,
     default_args={
         "owner": "airflow",
-        # The SparkApplication retries its own driver (restartPolicy); a retry here resubmits the whole job.
+        # A failed driver fails the task, which deletes its application: the retry resubmits the whole job.
         "retries": 1,
         "retry_delay": timedelta(minutes=5),
     },

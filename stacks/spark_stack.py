@@ -2,9 +2,10 @@
 History Server per namespace.
 
 Depends on the cluster and data stacks only (the team buckets are the data stack's), so it deploys beside the
-Airflow stack. Inside it: job namespaces -> operator (its chart puts Roles in them) -> the SparkApplication
-sweeper, which `cdk destroy` therefore uninstalls first; accounts, RBAC, identities and History Servers beside the
-operator.
+Airflow stack. Inside it: job namespaces -> operator (its chart puts Roles in them); accounts, RBAC, identities
+and History Servers beside the operator. `cdk destroy` deletes the namespaces last; the operator 2.5.2 puts no
+finalizer on SparkApplications (its finalizer name is declared but unused), so deleting a namespace removes any left
+there, and their pods through owner references, with or without the operator.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from constructs.spark.history_server import SparkHistoryServer, SparkHistoryServ
 from constructs.spark.job_namespace import SparkJobNamespace, SparkJobNamespaceProps
 from constructs.spark.names import HISTORY_SERVER, HISTORY_SERVER_PORT
 from constructs.spark.operator import SparkOperator, SparkOperatorProps
-from constructs.spark.sweeper import SparkApplicationSweeper, SparkApplicationSweeperProps
 from stacks.base import AirflowEksStack
 from stacks.handles import ClusterHandle, DataHandle
 
@@ -53,17 +53,6 @@ class SparkStack(AirflowEksStack):
                     # Spark pods go to this pool; on `cdk destroy` it outlives the operator that owns them.
                     cluster.node_pools[config.spark.node_pool],
                 ),
-            ),
-        )
-        SparkApplicationSweeper(
-            self,
-            "Sweeper",
-            props=SparkApplicationSweeperProps(
-                cluster=eks_cluster,
-                job_namespaces=list(self.job_namespaces),
-                kubectl_image=config.versions.spark_operator_kubectl_image,
-                core_node_labels=CORE_NODE_LABELS,
-                after=(self.operator.chart, *(job.namespace for job in self.job_namespaces.values())),
             ),
         )
         if config.spark.history_server.enabled:

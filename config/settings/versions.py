@@ -113,16 +113,5 @@ class Versions(StrictModel):
     helm_charts: HelmCharts
     airflow: AirflowVersion
     spark: SparkVersion
-    spark_operator_kubectl_image: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9./_-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
     # Karpenter's EC2NodeClass AMI alias: al2023@latest or a pinned release such as al2023@v20261101.
     karpenter_ami_alias: Annotated[str, Field(pattern=r"^al2023@(latest|v\d{8})$")]
-
-    @model_validator(mode="after")
-    def _kubectl_image_matches_the_operator(self) -> Versions:
-        tag = self.spark_operator_kubectl_image.rsplit(":", 1)[1]
-        if tag != self.helm_charts.spark_operator.version:
-            raise ConfigKeyError(
-                "spark_operator_kubectl_image",
-                f"tag {tag} differs from helm_charts.spark_operator.version {self.helm_charts.spark_operator.version}",
-            )
-        return self

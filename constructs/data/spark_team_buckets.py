@@ -201,7 +201,12 @@ def _job_statements(bucket: s3.IBucket, key: kms.IKey) -> list[iam.PolicyStateme
 
 def _history_statements(bucket: s3.IBucket, key: kms.IKey) -> list[iam.PolicyStatement]:
     return [
-        iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{EVENT_LOGS_PREFIX}/*")]),
+        # The folder's own key too: S3A first HEADs `spark-event-logs` (no slash) to see whether the log directory
+        # exists, and a 403 there (no GetObject on that key) stops the History Server at startup.
+        iam.PolicyStatement(
+            actions=["s3:GetObject"],
+            resources=[bucket.arn_for_objects(EVENT_LOGS_PREFIX), bucket.arn_for_objects(f"{EVENT_LOGS_PREFIX}/*")],
+        ),
         # As for task logs: listings must name the prefix, and a HeadObject (no s3:prefix) must answer 404, not 403.
         iam.PolicyStatement(
             actions=["s3:ListBucket"],

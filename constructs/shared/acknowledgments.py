@@ -6,7 +6,6 @@ An acknowledgment is always made on the construct that owns the resource, with a
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -78,11 +77,6 @@ def invoke_own_function_finding(function: IConstruct) -> str:
 def wildcard_permission_findings(scope: IConstruct, document: iam.PolicyDocument) -> list[str]:
     """The cdk-nag IAM5 finding ids of `document`: one per wildcard action or resource, written as cdk-nag writes
     them (references as <LogicalId.Attribute>, pseudo parameters as <AWS::Name>), so each can be acknowledged."""
-    return wildcard_statement_findings(cdk.Stack.of(scope).resolve(document.to_json())["Statement"])
-
-
-def wildcard_statement_findings(statements: list[dict[str, Any]]) -> list[str]:
-    """The IAM5 finding ids of already-resolved policy statements (see `wildcard_permission_findings`)."""
 
     def render(value: Any) -> str:
         if isinstance(value, str):
@@ -94,15 +88,13 @@ def wildcard_statement_findings(statements: list[dict[str, Any]]) -> list[str]:
         if isinstance(value, dict) and "Fn::Join" in value:
             separator, parts = value["Fn::Join"]
             return separator.join(render(part) for part in parts)
-        if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
-            return re.sub(r"\$\{([^}]+)\}", r"<\1>", value["Fn::Sub"])
         raise ValueError(f"cannot render policy value {value!r}")
 
     def as_list(value: Any) -> list[Any]:
         return value if isinstance(value, list) else [value]
 
     findings: list[str] = []
-    for statement in statements:
+    for statement in cdk.Stack.of(scope).resolve(document.to_json())["Statement"]:
         for kind, key in (("Action", "Action"), ("Resource", "Resource")):
             for value in as_list(statement.get(key, [])):
                 text = render(value)
