@@ -86,7 +86,7 @@ class AirflowStack(AirflowEksStack):
                 settings=config.airflow.ingress,
                 vpc_cidr=config.network.vpc_cidr,
                 allowed_cidrs=config.allowed_ingress_cidrs,
-                tags={**ownership_tags(config.env_name), "component": "airflow"},
+                tags={**ownership_tags(config.project, config.env_name), "component": "airflow"},
             ),
         )
         task_pool = config.airflow_task_pool

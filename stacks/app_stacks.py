@@ -11,12 +11,14 @@ from stacks.cluster_stack import ClusterStack
 from stacks.compliance import add_compliance_checks
 from stacks.data_stack import AirflowDataStack
 from stacks.network_stack import NetworkStack
+from stacks.observability_stack import ObservabilityStack
 from stacks.spark_stack import SparkStack
 
 
-def build_stacks(app: cdk.App, config: AppConfig) -> list[cdk.Stack]:
-    """network -> (data, cluster in parallel) -> (airflow, spark in parallel). Every cross-stack edge is a handle
-    passed here and nowhere else."""
+def build_stacks(app: cdk.App, config: AppConfig, *, compliance_checks: bool = True) -> list[cdk.Stack]:
+    """network -> (data, cluster in parallel) -> (airflow, spark, observability in parallel). Every cross-stack
+    edge is a handle passed here and nowhere else. `compliance_checks=False` only for tests of a variant whose
+    compliance another synth already proves (it saves the checks' 10 seconds)."""
     network = NetworkStack(app, config=config)
     data = AirflowDataStack(app, config=config, network=network.handle)
     cluster = ClusterStack(app, config=config, network=network.handle)
@@ -24,6 +26,9 @@ def build_stacks(app: cdk.App, config: AppConfig) -> list[cdk.Stack]:
     stacks: list[cdk.Stack] = [network, data, cluster, airflow]
     if config.features.spark_operator:
         stacks.append(SparkStack(app, config=config, cluster=cluster.handle, data=data.handle))
-    tag_every_resource(app, env_name=config.env_name)
-    add_compliance_checks(app)
+    if config.features.observability:
+        stacks.append(ObservabilityStack(app, config=config, cluster=cluster.handle, data=data.handle))
+    tag_every_resource(app, project=config.project, env_name=config.env_name)
+    if compliance_checks:
+        add_compliance_checks(app)
     return stacks

@@ -8,6 +8,7 @@ from constructs import Construct
 from config.settings import AppConfig
 from constructs.shared.acknowledgments import acknowledge
 from constructs.shared.lifecycle import Lifecycle
+from constructs.shared.tags import tag_component
 
 
 class AirflowEksStack(cdk.Stack):
@@ -22,6 +23,7 @@ class AirflowEksStack(cdk.Stack):
             description=description,
         )
         self.config = config
+        tag_component(self, project=config.project, env_name=config.env_name, component=component)
         self.lifecycle = Lifecycle.from_config(
             removal_policy=config.removal_policy,
             log_retention_days=config.logging.retention_days,

@@ -90,6 +90,7 @@ class ClusterStack(AirflowEksStack):
             external_secrets=external_secrets.chart,
             node_pools=node_pools.node_pools,
             node_roles=(core_nodes.role, karpenter.node_role),
+            interruption_queue=karpenter.interruption_queue,
         )
 
     def _karpenter(

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 
 from constructs.data.spark_team_buckets import SparkTeamBucket
 
@@ -55,3 +56,5 @@ class ClusterHandle:
     node_pools: Mapping[str, eks.KubernetesManifest]
     # The roles of every node, core or Karpenter's: what a node-level agent (the EFS CSI mount) acts as.
     node_roles: tuple[iam.IRole, ...]
+    # Where EC2 posts the interruption notices Karpenter drains; its age is an alarm.
+    interruption_queue: sqs.IQueue

@@ -17,6 +17,8 @@ EXPECTED_DEPENDENCIES = {
     "airflow": {"cluster", "data"},
     # Not the Airflow stack: the team buckets are the data stack's, so Spark and Airflow deploy side by side.
     "spark": {"cluster", "data"},
+    # Reads the cluster's and the data stack's handles only: it deploys beside Airflow and Spark.
+    "observability": {"cluster", "data"},
 }
 
 

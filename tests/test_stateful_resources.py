@@ -32,6 +32,7 @@ def test_stateful_logical_ids_are_pinned(synthesized: Synthesized) -> None:
             "AWS::EFS::FileSystem",
             "AWS::S3::Bucket",
             "AWS::SecretsManager::Secret",
+            "AWS::APS::Workspace",
         ):
             actual = sorted(set(resources_of_type(template, resource_type)) - NOT_STATE)
             assert actual == expected.get(resource_type, []), f"{stack_name} {resource_type}"

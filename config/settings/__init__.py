@@ -4,9 +4,9 @@
 `AppConfig`. Bad input raises `ConfigError` with one line naming the key and the problem; `app.py` prints that
 line and exits non-zero before any construct exists, so nothing is half-created.
 
-One module per section (network, cluster, karpenter, data, logging, versions), the app root in `app`, the
-reading and error wording in `loader`, and what they share in `base`. Import from here: `from config.settings
-import AppConfig`.
+One module per section (network, cluster, karpenter, data, logging, airflow, spark, observability, versions),
+the app root in `app`, the reading and error wording in `loader`, and what they share in `base`. Import from here:
+`from config.settings import AppConfig`.
 """
 
 from config.settings.airflow import AirflowConfig, DagsConfig, GitSyncConfig, IngressConfig
@@ -40,12 +40,20 @@ from config.settings.karpenter import (
 from config.settings.loader import CONFIG_DIR, ENV_NAME_PATTERN, VERSIONS_FILE, available_envs, load_config
 from config.settings.logging import LoggingConfig
 from config.settings.network import NetworkConfig
+from config.settings.observability import (
+    AlarmsConfig,
+    AlarmThresholds,
+    LogsConfig,
+    MetricsConfig,
+    ObservabilityConfig,
+)
 from config.settings.spark import SparkConfig, SparkHistoryServerConfig
 from config.settings.versions import (
     AddonVersion,
     AirflowVersion,
     HelmCharts,
     HelmChartVersion,
+    ImageVersion,
     KubernetesVersions,
     PostgresVersion,
     SparkVersion,
@@ -63,6 +71,8 @@ __all__ = [
     "AddonVersion",
     "AirflowConfig",
     "AirflowVersion",
+    "AlarmThresholds",
+    "AlarmsConfig",
     "AppConfig",
     "ClusterConfig",
     "ConfigError",
@@ -75,16 +85,20 @@ __all__ = [
     "GitSyncConfig",
     "HelmChartVersion",
     "HelmCharts",
+    "ImageVersion",
     "IngressConfig",
     "K8sName",
     "KarpenterConfig",
     "KarpenterControllerConfig",
     "KubernetesVersions",
     "LoggingConfig",
+    "LogsConfig",
+    "MetricsConfig",
     "NetworkConfig",
     "NodeClassConfig",
     "NodeGroupConfig",
     "NodePoolConfig",
+    "ObservabilityConfig",
     "PodIdentityConfig",
     "PositiveInt",
     "PostgresVersion",

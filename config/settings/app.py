@@ -21,6 +21,7 @@ from config.settings.data import DatabaseConfig
 from config.settings.karpenter import NODE_POOL_REQUIREMENT_VALUES, NodePoolConfig
 from config.settings.logging import LoggingConfig
 from config.settings.network import NetworkConfig
+from config.settings.observability import ObservabilityConfig
 from config.settings.spark import SparkConfig
 from config.settings.versions import Versions
 
@@ -40,6 +41,8 @@ class AppConfig(StrictModel):
     # development: they may be turned off to idle cheaply; each such waiver is acknowledged with "dev env".
     environment_type: Literal["development", "production"]
     name_prefix: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,19}$")]
+    # The `project` cost-allocation tag; `env` is the env name and `component` the stack's.
+    project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,62}$")]
     account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
     removal_policy: RemovalPolicyName
@@ -50,6 +53,7 @@ class AppConfig(StrictModel):
     logging: LoggingConfig
     airflow: AirflowConfig
     spark: SparkConfig
+    observability: ObservabilityConfig
     features: FeatureToggles
     versions: Versions
 
@@ -152,6 +156,10 @@ class AppConfig(StrictModel):
         problems += self.logging.production_problems()
         problems += self.cluster.production_problems(az_count=self.network.az_count)
         problems += self.airflow.production_problems()
+        if not self.features.observability:
+            problems.append(("features.observability", "must be true in a production env"))
+        else:
+            problems += self.observability.production_problems()
         return problems
 
     @property

@@ -145,7 +145,28 @@ class ClusterConfig(StrictModel):
                 raise ConfigKeyError(
                     "addons", f"{name} is required (the cluster's network, DNS and Pod Identity need it)"
                 )
+        self._check_coredns_autoscaling(names.index("coredns"))
         return self
+
+    def _check_coredns_autoscaling(self, index: int) -> None:
+        """The CoreDNS add-on's own autoscaler (`autoScaling`), checked here because EKS would refuse it only
+        minutes into a deploy."""
+        scaling = (self.addons[index].configuration or {}).get("autoScaling")
+        if scaling is None:
+            return
+        key = f"addons[{index}].configuration.autoScaling"
+        if not isinstance(scaling, dict) or set(scaling) - {"enabled", "minReplicas", "maxReplicas"}:
+            raise ConfigKeyError(key, "takes only enabled, minReplicas and maxReplicas")
+        if not isinstance(scaling.get("enabled"), bool):
+            raise ConfigKeyError(f"{key}.enabled", "must be true or false")
+        bounds = {
+            name: scaling.get(name, 2 if name == "minReplicas" else 10) for name in ("minReplicas", "maxReplicas")
+        }
+        for name, value in bounds.items():
+            if not isinstance(value, int) or isinstance(value, bool) or not 2 <= value <= 1000:
+                raise ConfigKeyError(f"{key}.{name}", "must be a whole number from 2 to 1000 (EKS's bounds)")
+        if bounds["minReplicas"] > bounds["maxReplicas"]:
+            raise ConfigKeyError(f"{key}.minReplicas", "is above maxReplicas")
 
     def production_problems(self, *, az_count: int) -> list[ProductionProblem]:
         """Audit trails, and core nodes that survive an AZ or a spot reclaim; `az_count` is network.az_count."""

@@ -47,6 +47,7 @@ class HelmCharts(StrictModel):
     external_secrets: HelmChartVersion
     airflow: HelmChartVersion
     spark_operator: HelmChartVersion
+    aws_for_fluent_bit: HelmChartVersion
 
     @model_validator(mode="after")
     def _karpenter_crds_match(self) -> HelmCharts:
@@ -98,6 +99,17 @@ class SparkVersion(StrictModel):
         return f"{self.image_repository}:{self.image_tag}"
 
 
+class ImageVersion(StrictModel):
+    """A container image the app runs from its own manifests (not a chart's default image)."""
+
+    image_repository: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9./_-]*$")]
+    image_tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]
+
+    @property
+    def image(self) -> str:
+        return f"{self.image_repository}:{self.image_tag}"
+
+
 # "default": the version EKS marks default for the cluster's Kubernetes minor, fixed when the add-on is created.
 AddonVersion = Annotated[str, Field(pattern=r"^(default|v\d+\.\d+\.\d+-eksbuild\.\d+)$")]
 
@@ -113,5 +125,6 @@ class Versions(StrictModel):
     helm_charts: HelmCharts
     airflow: AirflowVersion
     spark: SparkVersion
+    prometheus: ImageVersion
     # Karpenter's EC2NodeClass AMI alias: al2023@latest or a pinned release such as al2023@v20261101.
     karpenter_ami_alias: Annotated[str, Field(pattern=r"^al2023@(latest|v\d{8})$")]

@@ -1,0 +1,229 @@
+"""Metrics: an Amazon Managed Service for Prometheus workspace (KMS-encrypted) and a Prometheus agent in the
+cluster that scrapes the exporters of observability/metrics.yaml and remote-writes, signed with SigV4, to it.
+
+Why an agent and not AMP's managed collector (`AWS::APS::Scraper`): the collector is billed per hour it runs
+(about $29 a month) on top of the samples, which dev's and prod's budgets have no room for; the agent is one small
+pod on the core nodes. It keeps only the listed names, since AMP bills every sample it ingests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_aps as aps
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from config.settings import ImageVersion
+from constructs.cluster.eks_iam import PodIdentity
+from constructs.observability.metrics_catalog import Exporter, MetricsCatalog
+from constructs.observability.names import METRICS_NAMESPACE, PROMETHEUS_AGENT, PROMETHEUS_PORT
+from constructs.shared.lifecycle import Lifecycle
+from constructs.shared.namespaces import namespace_manifest
+
+# The image's `nobody`: the agent needs no identity on the node.
+PROMETHEUS_UID = 65534
+CONFIG_FILE = "/etc/prometheus/prometheus.yml"
+WAL_DIR = "/prometheus"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsProps:
+    cluster: eks.ICluster
+    cluster_name: str
+    region: str
+    key: kms.IKey
+    lifecycle: Lifecycle
+    image: ImageVersion
+    scrape_interval: str
+    # Exporter name -> what to scrape and keep (observability/metrics.yaml, only the components deployed).
+    exporters: Mapping[str, Exporter]
+    core_node_labels: Mapping[str, str]
+    # Alertmanager configuration (YAML) of the workspace, when alarms are on.
+    alert_manager_definition: str | None
+    # The agent runs on the core nodes after the controllers it scrapes are installed.
+    after: Sequence[Construct]
+
+
+class Metrics(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: MetricsProps) -> None:
+        super().__init__(scope, construct_id)
+        self.workspace = aps.CfnWorkspace(
+            self,
+            "Workspace",
+            alias=props.cluster_name,
+            kms_key_arn=props.key.key_arn,
+            alert_manager_definition=props.alert_manager_definition,
+        )
+        # Metrics history: kept on `cdk destroy` unless the env destroys its data.
+        self.workspace.apply_removal_policy(props.lifecycle.removal_policy)
+        self.identity = PodIdentity(
+            self,
+            "AgentIdentity",
+            cluster=props.cluster,
+            namespace=METRICS_NAMESPACE,
+            service_account=PROMETHEUS_AGENT,
+            description=f"Prometheus agent of EKS cluster {props.cluster_name}: writes metrics to its workspace",
+        )
+        writes = iam.Policy(
+            self,
+            "RemoteWrite",
+            statements=[iam.PolicyStatement(actions=["aps:RemoteWrite"], resources=[self.workspace.attr_arn])],
+        )
+        writes.attach_to_role(self.identity.role)
+        remote_write_url = cdk.Fn.join("", [self.workspace.attr_prometheus_endpoint, "api/v1/remote_write"])
+        config = agent_config(props, remote_write_url)
+        # A changed scrape config rolls the pod (Prometheus does not watch its file); the URL is left out of the
+        # hash because it is a deploy-time value that never changes for the workspace.
+        config_hash = hashlib.sha256(
+            json.dumps(agent_config(props, "<workspace>"), sort_keys=True).encode()
+        ).hexdigest()
+        self.namespace = eks.KubernetesManifest(
+            self, "Namespace", cluster=props.cluster, manifest=[namespace_manifest(METRICS_NAMESPACE)]
+        )
+        self.agent = eks.KubernetesManifest(
+            self,
+            "Agent",
+            cluster=props.cluster,
+            manifest=agent_manifests(props, cdk.Stack.of(self).to_json_string(config), config_hash),
+        )
+        # The association first, so the first remote write already has credentials.
+        self.agent.node.add_dependency(self.namespace, self.identity, writes, *props.after)
+
+
+def scrape_job(name: str, exporter: Exporter, interval: str) -> dict[str, Any]:
+    """Pods of `exporter`'s namespace with its labels, on its metrics port, keeping only its listed names."""
+    scrape = exporter.scrape
+    return {
+        "job_name": name,
+        "scrape_interval": interval,
+        "kubernetes_sd_configs": [
+            {
+                "role": "pod",
+                "namespaces": {"names": [scrape.namespace]},
+                "selectors": [
+                    {"role": "pod", "label": ",".join(f"{k}={v}" for k, v in sorted(scrape.pod_labels.items()))}
+                ],
+            }
+        ],
+        "relabel_configs": [
+            # One target per pod: the container port that serves the metrics.
+            {
+                "source_labels": ["__meta_kubernetes_pod_container_port_number"],
+                "regex": str(scrape.port),
+                "action": "keep",
+            },
+            {"source_labels": ["__meta_kubernetes_pod_phase"], "regex": "Running", "action": "keep"},
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+        ],
+        "metric_relabel_configs": [
+            {"source_labels": ["__name__"], "regex": MetricsCatalog.keep_regex(exporter), "action": "keep"}
+        ],
+    }
+
+
+def agent_config(props: MetricsProps, remote_write_url: str) -> dict[str, Any]:
+    """prometheus.yml (JSON is YAML): scrape jobs, and remote write to the workspace signed with the pod's
+    credentials (SigV4, region only: the SDK's default chain finds the Pod Identity credentials)."""
+    return {
+        "global": {
+            "scrape_interval": props.scrape_interval,
+            "external_labels": {"cluster": props.cluster_name},
+        },
+        "scrape_configs": [
+            scrape_job(name, exporter, props.scrape_interval) for name, exporter in sorted(props.exporters.items())
+        ],
+        "remote_write": [{"url": remote_write_url, "sigv4": {"region": props.region}}],
+    }
+
+
+def agent_manifests(props: MetricsProps, config_json: str, config_hash: str) -> list[dict[str, Any]]:
+    labels = {"app.kubernetes.io/name": PROMETHEUS_AGENT, "app.kubernetes.io/part-of": "observability"}
+    metadata = {"name": PROMETHEUS_AGENT, "namespace": METRICS_NAMESPACE, "labels": labels}
+    container = {
+        "name": "prometheus",
+        "image": props.image.image,
+        "args": [
+            f"--config.file={CONFIG_FILE}",
+            # Agent mode: scrape and forward only, no local query engine or long-term storage.
+            "--agent",
+            f"--storage.agent.path={WAL_DIR}",
+            f"--web.listen-address=:{PROMETHEUS_PORT}",
+        ],
+        "ports": [{"name": "http", "containerPort": PROMETHEUS_PORT}],
+        "readinessProbe": {"httpGet": {"path": "/-/ready", "port": "http"}, "periodSeconds": 10},
+        "livenessProbe": {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 30},
+        "resources": {"requests": {"cpu": "50m", "memory": "192Mi"}, "limits": {"memory": "512Mi"}},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": PROMETHEUS_UID,
+            "runAsGroup": PROMETHEUS_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/prometheus", "readOnly": True},
+            {"name": "wal", "mountPath": WAL_DIR},
+        ],
+    }
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata},
+        {
+            # Discovery only: the agent reads which pods exist (and their ports); it reads no Secret or ConfigMap.
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": PROMETHEUS_AGENT, "labels": labels},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": PROMETHEUS_AGENT, "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": PROMETHEUS_AGENT},
+            "subjects": [{"kind": "ServiceAccount", "name": PROMETHEUS_AGENT, "namespace": METRICS_NAMESPACE}],
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {**metadata, "name": f"{PROMETHEUS_AGENT}-config"},
+            "data": {"prometheus.yml": config_json},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": metadata,
+            "spec": {
+                # One agent: a restart resumes from its write-ahead log, so a short gap is the worst case.
+                "replicas": 1,
+                "selector": {"matchLabels": {"app.kubernetes.io/name": PROMETHEUS_AGENT}},
+                "template": {
+                    "metadata": {"labels": labels, "annotations": {"checksum/config": config_hash}},
+                    "spec": {
+                        "serviceAccountName": PROMETHEUS_AGENT,
+                        "nodeSelector": dict(props.core_node_labels),
+                        "securityContext": {
+                            "runAsNonRoot": True,
+                            "runAsUser": PROMETHEUS_UID,
+                            "fsGroup": PROMETHEUS_UID,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                        "containers": [container],
+                        "volumes": [
+                            {"name": "config", "configMap": {"name": f"{PROMETHEUS_AGENT}-config"}},
+                            {"name": "wal", "emptyDir": {"sizeLimit": "2Gi"}},
+                        ],
+                    },
+                },
+            },
+        },
+    ]

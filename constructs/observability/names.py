@@ -1,0 +1,21 @@
+"""Names the observability constructs and their tests share: namespaces, releases, service accounts, log groups."""
+
+from __future__ import annotations
+
+LOGS_NAMESPACE = "fluent-bit"
+FLUENT_BIT_RELEASE = "aws-for-fluent-bit"
+FLUENT_BIT_SERVICE_ACCOUNT = "aws-for-fluent-bit"
+
+METRICS_NAMESPACE = "prometheus"
+PROMETHEUS_AGENT = "prometheus-agent"
+PROMETHEUS_PORT = 9090
+
+
+def container_log_group(cluster_name: str) -> str:
+    """Every container's stdout and stderr, one stream per namespace, pod and container."""
+    return f"/aws/eks/{cluster_name}/containers"
+
+
+def node_log_group(cluster_name: str) -> str:
+    """The kubelet's and containerd's journal of every node, one stream per node."""
+    return f"/aws/eks/{cluster_name}/nodes"

@@ -1,0 +1,123 @@
+"""The observability stack: logs, metrics and alarms, each a toggle of `observability` in config.
+
+It reads the cluster's and data stack's handles only and nothing reads it, so it deploys beside the Airflow and
+Spark stacks and can be turned off (`features.observability`) without touching them. Inside it: the key first;
+then the alarm topic, the metrics workspace (whose alert manager publishes to the topic) and its rules; the log
+groups before Fluent Bit; the Prometheus agent after the controllers it scrapes.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from config.settings import AppConfig
+from constructs.cluster.eks_cluster import CORE_NODE_LABELS
+from constructs.observability.alarms import (
+    AirflowAlerts,
+    AirflowAlertsProps,
+    AlarmTopic,
+    AlarmTopicProps,
+    ResourceAlarms,
+    ResourceAlarmsProps,
+)
+from constructs.observability.container_logs import ContainerLogs, ContainerLogsProps
+from constructs.observability.metrics import Metrics, MetricsProps
+from constructs.observability.metrics_catalog import load_metrics_catalog
+from constructs.observability.names import container_log_group, node_log_group
+from constructs.shared.encryption_key import EncryptionKey
+from stacks.base import AirflowEksStack
+from stacks.handles import ClusterHandle, DataHandle
+
+
+class ObservabilityStack(AirflowEksStack):
+    def __init__(self, scope: Construct, *, config: AppConfig, cluster: ClusterHandle, data: DataHandle) -> None:
+        super().__init__(
+            scope,
+            "observability",
+            config=config,
+            description="Airflow on EKS: container and node logs, metrics (AMP and a Prometheus agent), alarms",
+        )
+        settings = config.observability
+        eks_cluster = cluster.cluster
+        # Log groups, the metrics workspace and the alarm topic: who may read operations data is this key's policy.
+        key = EncryptionKey(
+            self,
+            "Key",
+            alias=f"alias/{config.cluster_name}/observability",
+            description=f"Logs, metrics and alarms of {config.cluster_name}",
+            allow_cloudwatch_logs=True,
+            lifecycle=self.lifecycle,
+        ).key
+        topic = None
+        if settings.alarms.enabled:
+            topic = AlarmTopic(self, "AlarmTopic", props=AlarmTopicProps(key=key, email=settings.alarms.email))
+            ResourceAlarms(
+                self,
+                "Alarms",
+                props=ResourceAlarmsProps(
+                    topic=topic.topic,
+                    thresholds=settings.alarms.thresholds,
+                    database=data.database,
+                    dag_file_system=data.dag_file_system,
+                    interruption_queue=cluster.interruption_queue,
+                ),
+            )
+            cdk.CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn, description="Subscribe to be paged")
+        if settings.metrics.enabled:
+            catalog = load_metrics_catalog()
+            exporters = {
+                name: exporter
+                for name, exporter in catalog.exporters.items()
+                if name != "spark-operator" or config.features.spark_operator
+            }
+            metrics = Metrics(
+                self,
+                "Metrics",
+                props=MetricsProps(
+                    cluster=eks_cluster,
+                    cluster_name=config.cluster_name,
+                    region=config.region,
+                    key=key,
+                    lifecycle=self.lifecycle,
+                    image=config.versions.prometheus,
+                    scrape_interval=settings.metrics.scrape_interval,
+                    exporters=exporters,
+                    core_node_labels=CORE_NODE_LABELS,
+                    alert_manager_definition=None if topic is None else topic.alert_manager_definition(config.region),
+                    after=(cluster.load_balancer_controller,),
+                ),
+            )
+            if topic is not None:
+                AirflowAlerts(
+                    self,
+                    "AirflowAlerts",
+                    props=AirflowAlertsProps(
+                        workspace=metrics.workspace, thresholds=settings.alarms.thresholds.airflow
+                    ),
+                )
+            cdk.CfnOutput(
+                self,
+                "MetricsQueryEndpoint",
+                value=metrics.workspace.attr_prometheus_endpoint,
+                description="The AMP workspace's Prometheus endpoint (queries need SigV4: awscurl or Grafana)",
+            )
+        if settings.logs.enabled:
+            ContainerLogs(
+                self,
+                "Logs",
+                props=ContainerLogsProps(
+                    cluster=eks_cluster,
+                    cluster_name=config.cluster_name,
+                    region=config.region,
+                    chart=config.versions.helm_charts.aws_for_fluent_bit,
+                    key=key,
+                    lifecycle=self.lifecycle,
+                    after=(cluster.load_balancer_controller,),
+                ),
+            )
+            for name, group in (
+                ("ContainerLogGroup", container_log_group(config.cluster_name)),
+                ("NodeLogGroup", node_log_group(config.cluster_name)),
+            ):
+                cdk.CfnOutput(self, name, value=group, description="CloudWatch log group (Logs Insights reads it)")
