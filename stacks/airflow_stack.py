@@ -13,7 +13,7 @@ from constructs import Construct
 from config.settings import AppConfig
 from constructs.airflow.dag_volume import DagVolume, DagVolumeProps
 from constructs.airflow.external_secrets import AirflowExternalSecrets, AirflowExternalSecretsProps
-from constructs.airflow.ingress import AirflowIngress, AirflowIngressProps
+from constructs.airflow.ingress import AirflowIngress, AirflowIngressProps, load_balancer_tags
 from constructs.airflow.names import API_SERVER, TRIGGERER, WORKER
 from constructs.airflow.namespace import AirflowNamespace, AirflowNamespaceProps
 from constructs.airflow.pod_identities import AirflowPodIdentities, AirflowPodIdentitiesProps, ComponentIdentity
@@ -21,7 +21,6 @@ from constructs.airflow.release import AirflowRelease, AirflowReleaseProps
 from constructs.cluster.eks_cluster import CORE_NODE_LABELS
 from constructs.data.spark_team_buckets import team_bucket_variable
 from constructs.data.task_log_access import TASK_LOGS_PREFIX
-from constructs.shared.tags import ownership_tags
 from stacks.base import AirflowEksStack
 from stacks.handles import ClusterHandle, DataHandle
 
@@ -86,7 +85,7 @@ class AirflowStack(AirflowEksStack):
                 settings=config.airflow.ingress,
                 vpc_cidr=config.network.vpc_cidr,
                 allowed_cidrs=config.allowed_ingress_cidrs,
-                tags={**ownership_tags(config.project, config.env_name), "component": "airflow"},
+                tags=load_balancer_tags(config.project, config.env_name),
             ),
         )
         task_pool = config.airflow_task_pool

@@ -12,6 +12,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config.settings import AppConfig
+from constructs.airflow.ingress import load_balancer_tags
 from constructs.cluster.eks_cluster import CORE_NODE_LABELS
 from constructs.observability.alarms import (
     AirflowAlerts,
@@ -22,9 +23,16 @@ from constructs.observability.alarms import (
     ResourceAlarmsProps,
 )
 from constructs.observability.container_logs import ContainerLogs, ContainerLogsProps
+from constructs.observability.grafana import Grafana, GrafanaProps
 from constructs.observability.metrics import Metrics, MetricsProps
 from constructs.observability.metrics_catalog import load_metrics_catalog
-from constructs.observability.names import container_log_group, node_log_group
+from constructs.observability.names import (
+    GRAFANA_NAMESPACE,
+    GRAFANA_PORT,
+    GRAFANA_RELEASE,
+    container_log_group,
+    node_log_group,
+)
 from constructs.shared.encryption_key import EncryptionKey
 from stacks.base import AirflowEksStack
 from stacks.handles import ClusterHandle, DataHandle
@@ -36,7 +44,7 @@ class ObservabilityStack(AirflowEksStack):
             scope,
             "observability",
             config=config,
-            description="Airflow on EKS: container and node logs, metrics (AMP and a Prometheus agent), alarms",
+            description="Airflow on EKS: container and node logs, metrics (AMP, a Prometheus agent, Grafana), alarms",
         )
         settings = config.observability
         eks_cluster = cluster.cluster
@@ -51,7 +59,11 @@ class ObservabilityStack(AirflowEksStack):
         ).key
         topic = None
         if settings.alarms.enabled:
-            topic = AlarmTopic(self, "AlarmTopic", props=AlarmTopicProps(key=key, email=settings.alarms.email))
+            topic = AlarmTopic(
+                self,
+                "AlarmTopic",
+                props=AlarmTopicProps(key=key, topic_name=f"{config.cluster_name}-alarms", email=settings.alarms.email),
+            )
             ResourceAlarms(
                 self,
                 "Alarms",
@@ -61,6 +73,7 @@ class ObservabilityStack(AirflowEksStack):
                     database=data.database,
                     dag_file_system=data.dag_file_system,
                     interruption_queue=cluster.interruption_queue,
+                    load_balancer_tags=load_balancer_tags(config.project, config.env_name),
                 ),
             )
             cdk.CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn, description="Subscribe to be paged")
@@ -95,6 +108,36 @@ class ObservabilityStack(AirflowEksStack):
                     props=AirflowAlertsProps(
                         workspace=metrics.workspace, thresholds=settings.alarms.thresholds.airflow
                     ),
+                )
+            if settings.grafana.enabled:
+                grafana = Grafana(
+                    self,
+                    "Grafana",
+                    props=GrafanaProps(
+                        cluster=eks_cluster,
+                        cluster_name=config.cluster_name,
+                        region=config.region,
+                        chart=config.versions.helm_charts.grafana,
+                        workspace=metrics.workspace,
+                        secret_prefix=config.airflow_secret_prefix,
+                        secrets_key=data.key,
+                        lifecycle=self.lifecycle,
+                        core_node_labels=CORE_NODE_LABELS,
+                        after=(cluster.external_secrets, cluster.load_balancer_controller),
+                    ),
+                )
+                cdk.CfnOutput(
+                    self,
+                    "GrafanaCommand",
+                    value=f"kubectl port-forward -n {GRAFANA_NAMESPACE} service/{GRAFANA_RELEASE} 3000:{GRAFANA_PORT}",
+                    description="Then open http://localhost:3000 (user admin) for the dashboards",
+                )
+                cdk.CfnOutput(
+                    self,
+                    "GrafanaAdminPasswordCommand",
+                    value=f"aws secretsmanager get-secret-value --secret-id {grafana.admin_password.secret_arn} "
+                    "--query SecretString --output text",
+                    description="Prints Grafana's admin password",
                 )
             cdk.CfnOutput(
                 self,

@@ -107,5 +107,6 @@ ALTERNATIVES = (
     # Observability with alarms only: no log shipping, no metrics workspace, an email subscription.
     set_key("observability.logs.enabled", False),
     set_key("observability.metrics.enabled", False),
+    set_key("observability.grafana.enabled", False),
     set_key("observability.alarms.email", ALTERNATIVE_EMAIL),
 )

@@ -75,6 +75,9 @@ class StandIns:
             ("AWS::IAM::Role", "Ref"): generated_name[:64],
             # S3 lowercases a generated bucket name and caps it at 63 characters.
             ("AWS::S3::Bucket", "Ref"): generated_name.lower()[:63],
+            ("AWS::APS::Workspace", "PrometheusEndpoint"): (
+                "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-0123abcd-4567-89ef-0123-456789abcdef/"
+            ),
         }
         key = (resource["Type"], attribute)
         assert key in stand_ins, f"unexpected deploy-time value {marker} ({key[0]} {key[1]}): give it a stand-in"

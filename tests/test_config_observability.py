@@ -73,6 +73,11 @@ OBSERVABILITY_BAD_INPUTS = [
         f"dev.yaml: cluster.addons[{COREDNS}].configuration.autoScaling: takes only enabled, minReplicas and",
     ),
     ("dev", [set_key("project", "Airflow On EKS")], "dev.yaml: project: String should match pattern"),
+    (
+        "dev",
+        [set_key("observability.metrics.enabled", False)],
+        "dev.yaml: observability.grafana.enabled: its dashboards read the metrics workspace: turn on metrics too",
+    ),
 ]
 
 

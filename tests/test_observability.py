@@ -23,10 +23,15 @@ import yaml
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from config.settings import load_config
+from constructs.observability.grafana import QUERY_ACTIONS
 from constructs.observability.metrics_catalog import load_metrics_catalog
 from constructs.observability.names import (
     FLUENT_BIT_RELEASE,
     FLUENT_BIT_SERVICE_ACCOUNT,
+    GRAFANA_ADMIN_SECRET,
+    GRAFANA_DATASOURCE_UID,
+    GRAFANA_NAMESPACE,
+    GRAFANA_RELEASE,
     LOGS_NAMESPACE,
     METRICS_NAMESPACE,
     PROMETHEUS_AGENT,
@@ -39,6 +44,9 @@ from tests.config_edits import ALTERNATIVE_EMAIL, config_with, set_key
 from tests.releases import Release, render_release
 from tests.support import (
     core_validation_error,
+    crd_errors,
+    crd_schemas,
+    crds_in,
     pod_identity_problems,
     pod_templates,
     selector_matches,
@@ -95,6 +103,37 @@ def _prometheus_config(template: dict) -> dict:
     return json.loads(config_map["data"]["prometheus.yml"])
 
 
+PROMQL_WORDS = {
+    "sum",
+    "max",
+    "min",
+    "count",
+    "rate",
+    "increase",
+    "histogram_quantile",
+    "absent_over_time",
+    "clamp_min",
+    "min_over_time",
+    "or",
+    "and",
+    "by",
+    "without",
+    "le",
+}
+
+
+def _metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads: identifiers outside label matchers, ranges and strings, less
+    PromQL's own words and the labels of `by (...)`."""
+    bare = re.sub(r"\{[^}]*\}|\[[^\]]*\]|\"[^\"]*\"|by \([^)]*\)", " ", expr)
+    return set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", bare)) - PROMQL_WORDS
+
+
+def test_the_promql_name_reader_finds_metrics_and_skips_labels() -> None:
+    expr = 'histogram_quantile(0.99, sum by (le) (rate(a_bucket{x="y"}[5m]))) / count by (nodepool) (b) > 25'
+    assert _metric_names(expr) == {"a_bucket", "b"}
+
+
 def _statements(template: dict, policy_path: str) -> list[dict]:
     matches = [
         r
@@ -148,8 +187,9 @@ def test_fluent_bit_renders_validates_and_ships_to_exactly_those_groups(
     assert all(s.get("auto_create_group", "Off") == "Off" for s in settings)
     assert "log_retention_days" not in conf
     assert "Name                systemd" in conf and "_SYSTEMD_UNIT=kubelet.service" in conf
-    # Node logs at warning and above only; the API server's health checks never leave the node.
-    assert re.search(r"Match +node\.\*\n +Regex +PRIORITY \^\[0-4\]\$", conf)
+    # Node logs at warning and above only (read from klog's and containerd's own level marks: journald stores
+    # their lines as PRIORITY 6); the API server's health checks never leave the node.
+    assert re.search(r"Match +node\.\*\n +Regex +MESSAGE \(\^\[EWF\]\[0-9\]\{4\} \|level=", conf)
     assert re.search(r"Match +kube\.\*\n +Exclude +log /api/v2/monitor/health", conf)
     (daemon_set,) = fluent_bit.of_kind("DaemonSet")
     pod = daemon_set["spec"]["template"]["spec"]
@@ -177,16 +217,28 @@ def test_fluent_bit_runs_under_its_association_and_may_only_write_its_groups(
 # ---- metrics ----
 
 
-def test_the_agent_objects_validate_and_run_under_the_association(synthesized: Synthesized) -> None:
-    template = _observability(synthesized)
-    objects = [m for _, m in kubernetes_manifests(template)]
+def test_every_manifest_of_the_stack_validates(synthesized: Synthesized, schemas_dir: Path) -> None:
+    """Core kinds with kubernetes-validate at the cluster's version; Grafana's SecretStore and ExternalSecret
+    against the CRDs of the pinned External Secrets release."""
+    eso_version = synthesized.config.versions.helm_charts.external_secrets.version
+    custom = crd_schemas(crds_in(schemas_dir / "external-secrets" / eso_version))
     kubernetes_version = synthesized.config.cluster.kubernetes_version
-    problems = [
-        f"{o['kind']} {o['metadata']['name']}: {error}"
-        for o in objects
-        if (error := core_validation_error(o, kubernetes_version)) is not None
-    ]
+    problems, custom_count = [], 0
+    for _, obj in kubernetes_manifests(_observability(synthesized)):
+        where = f"{obj['kind']} {obj['metadata']['name']}"
+        schema = custom.get((obj["apiVersion"], obj["kind"]))
+        if schema is not None:
+            custom_count += 1
+            problems += [f"{where}: {e}" for e in crd_errors(obj, schema)]
+        elif (error := core_validation_error(obj, kubernetes_version)) is not None:
+            problems.append(f"{where}: {error}")
     assert not problems, "\n".join(problems)
+    assert custom_count == 2
+
+
+def test_the_agent_runs_under_its_association_and_may_only_write(synthesized: Synthesized) -> None:
+    template = _observability(synthesized)
+    objects = [m for _, m in kubernetes_manifests(template) if m["metadata"].get("namespace") != GRAFANA_NAMESPACE]
     associations = {
         lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
         for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
@@ -294,6 +346,125 @@ def test_every_airflow_metric_is_one_airflow_declares_with_that_type() -> None:
         assert metric.type == exposed_as[registry[metric.from_]], metric.name
 
 
+# ---- Grafana and the dashboards ----
+
+
+@pytest.fixture(scope="session")
+def grafana(synthesized: Synthesized, helm: Path, charts_dir: Path) -> Release:
+    return render_release(synthesized, "observability", GRAFANA_RELEASE, helm, charts_dir)
+
+
+def _dashboards() -> dict[str, dict]:
+    return {
+        p.stem: json.loads(p.read_text()) for p in sorted((REPO_ROOT / "observability" / "dashboards").glob("*.json"))
+    }
+
+
+def _panels(dashboard: dict) -> list[dict]:
+    return [inner for panel in dashboard["panels"] for inner in [panel, *panel.get("panels", [])]]
+
+
+def test_dashboards_are_grafana_json_on_the_workspace_using_only_kept_metrics() -> None:
+    dashboards = _dashboards()
+    assert set(dashboards) == {"airflow", "karpenter", "spark"}
+    kept = CATALOG.series()
+    for name, dashboard in dashboards.items():
+        assert {"uid", "title", "panels", "schemaVersion"} <= set(dashboard), name
+        ids = [panel["id"] for panel in _panels(dashboard)]
+        assert len(ids) == len(set(ids)), f"{name}: panel ids repeat"
+        for panel in _panels(dashboard):
+            where = f"{name}: {panel['title']}"
+            assert panel["datasource"] == {"type": "prometheus", "uid": GRAFANA_DATASOURCE_UID}, where
+            assert set(panel["gridPos"]) == {"h", "w", "x", "y"} and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+            assert panel["targets"], where
+            for target in panel["targets"]:
+                unknown = _metric_names(target["expr"]) - kept
+                assert not unknown, f"{where}: {sorted(unknown)} are not kept by the agent (observability/metrics.yaml)"
+
+
+def test_each_dashboard_shows_what_the_issue_asks_of_it() -> None:
+    exprs = {name: " ".join(t["expr"] for p in _panels(d) for t in p["targets"]) for name, d in _dashboards().items()}
+    wanted = {
+        "airflow": [
+            "airflow_scheduler_heartbeat",
+            "airflow_dagrun_duration_success",
+            "airflow_ti_failures",
+            "airflow_pool_open_slots",
+            "airflow_executor_queued_tasks",
+        ],
+        "karpenter": [
+            "by (nodepool, capacity_type)",
+            "karpenter_scheduler_unschedulable_pods_count",
+            "karpenter_nodeclaims_disrupted_total",
+            "karpenter_interruption_received_messages_total",
+        ],
+        "spark": [
+            "spark_application_running_count",
+            "spark_application_submit_count",
+            "spark_application_failure_count",
+        ],
+    }
+    for name, fragments in wanted.items():
+        for fragment in fragments:
+            assert fragment in exprs[name], f"{name} dashboard: nothing shows {fragment}"
+
+
+def test_grafana_renders_with_the_dashboards_and_the_sigv4_workspace_source(
+    synthesized: Synthesized, grafana: Release
+) -> None:
+    kubernetes_version = synthesized.config.cluster.kubernetes_version
+    problems = [
+        f"{o['kind']} {o['metadata']['name']}: {error}"
+        for o in grafana.objects
+        if (error := core_validation_error(o, kubernetes_version)) is not None
+    ]
+    assert not problems, "\n".join(problems)
+    assert not grafana.of_kind("ClusterRole") and not grafana.of_kind("Secret"), "no RBAC, no chart-made password"
+    (provider_map,) = [c for c in grafana.of_kind("ConfigMap") if c["metadata"]["name"].endswith("-dashboards-app")]
+    assert {k.removesuffix(".json"): json.loads(v) for k, v in provider_map["data"].items()} == _dashboards()
+    (config_map,) = [c for c in grafana.of_kind("ConfigMap") if c["metadata"]["name"] == GRAFANA_RELEASE]
+    (source,) = yaml.safe_load(config_map["data"]["datasources.yaml"])["datasources"]
+    assert source["uid"] == GRAFANA_DATASOURCE_UID and source["url"].startswith("https://aps-workspaces.")
+    assert source["jsonData"]["sigV4Auth"] is True and source["jsonData"]["sigV4AuthType"] == "default"
+    assert "sigv4_auth_enabled = true" in config_map["data"]["grafana.ini"]
+    (deployment,) = grafana.of_kind("Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"NodeGroupType": "core"}
+    env = {e["name"]: e for c in pod["containers"] for e in c.get("env", [])}
+    assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": GRAFANA_ADMIN_SECRET,
+        "key": "admin-password",
+    }
+
+
+def test_grafanas_admin_password_comes_through_external_secrets_and_its_role_only_queries(
+    synthesized: Synthesized, grafana: Release
+) -> None:
+    template = _observability(synthesized)
+    _, external_secret = manifest_of_kind(template, "ExternalSecret", GRAFANA_ADMIN_SECRET)
+    assert external_secret["metadata"]["namespace"] == GRAFANA_NAMESPACE
+    assert external_secret["spec"]["target"]["template"]["data"]["admin-password"] == "{{ .password }}"
+    (secret_id, secret) = [
+        (lid, r)
+        for lid, r in resources_of_type(template, "AWS::SecretsManager::Secret").items()
+        if r["Properties"]["Name"].endswith("/grafana-admin-password")
+    ][0]
+    # Under the prefix and key the External Secrets controller may read and decrypt.
+    assert secret["Properties"]["Name"] == f"{synthesized.config.airflow_secret_prefix}/grafana-admin-password"
+    assert "GenerateSecretString" in secret["Properties"] and "SecretString" not in secret["Properties"]
+    assert external_secret["spec"]["data"][0]["remoteRef"]["key"] == f"${{Ref:{secret_id}}}"
+    associations = {
+        lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
+        for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
+        if r["Properties"]["Namespace"] == GRAFANA_NAMESPACE
+    }
+    pods = pod_templates(grafana.objects, grafana.namespace)
+    assert pod_identity_problems(associations, grafana.of_kind("ServiceAccount"), pods) == []
+    (statement,) = _statements(template, "Grafana/QueryMetrics")
+    assert sorted(statement["Action"]) == sorted(QUERY_ACTIONS)
+    assert statement["Resource"] == {"Fn::GetAtt": [only_resource(template, "AWS::APS::Workspace")[0], "Arn"]}
+
+
 # ---- alarms ----
 
 
@@ -302,7 +473,7 @@ def test_cloudwatch_alarms_page_the_topic_at_the_configured_thresholds(synthesiz
     limits = synthesized.config.observability.alarms.thresholds
     topic_id, topic = only_resource(template, "AWS::SNS::Topic")
     alarms = {
-        r["Metadata"]["aws:cdk:path"].split("/")[-2]: r["Properties"]
+        r["Metadata"]["aws:cdk:path"].split("/Alarms/")[1].split("/")[0]: r["Properties"]
         for r in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
     }
     expected = {
@@ -311,13 +482,40 @@ def test_cloudwatch_alarms_page_the_topic_at_the_configured_thresholds(synthesiz
         "DatabaseConnections": ("DatabaseConnections", limits.database.connections),
         "DagFileSystemThroughput": ("TotalIOBytes", limits.efs_throughput_mib_per_second * 1024**2 * 300),
         "InterruptionQueueAge": ("ApproximateAgeOfOldestMessage", limits.interruption_queue_age_seconds),
+        "LoadBalancerTarget5xx": ("HTTPCode_Target_5XX_Count", limits.alb_target_5xx_per_5_minutes),
+        "LoadBalancerUnhealthyTargets": ("UnHealthyHostCount", limits.alb_unhealthy_targets),
     }
-    assert {name: (a["MetricName"], a["Threshold"]) for name, a in alarms.items()} == expected
-    for alarm in alarms.values():
+    found = {}
+    for name, alarm in alarms.items():
+        if "MetricName" in alarm:
+            found[name] = (alarm["MetricName"], alarm["Threshold"])
+        else:
+            ((query,),) = [[m["Expression"] for m in alarm["Metrics"]]]
+            found[name] = (re.search(r"\((\w+)\) FROM", query)[1], alarm["Threshold"])
         assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": topic_id}]
+    assert found == expected
     assert topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0] == only_resource(template, "AWS::KMS::Key")[0]
     subscriptions = resources_of_type(template, "AWS::SNS::Subscription")
     assert not subscriptions, "no email in config: nobody is subscribed"
+
+
+def test_the_load_balancer_alarms_find_the_alb_by_the_tags_its_ingress_gives_it(synthesized: Synthesized) -> None:
+    """The ALB exists only after the controller builds it from the Airflow stack's Ingress: the alarms' Metrics
+    Insights queries select it by exactly the tags that Ingress asks the controller to put on it."""
+    _, ingress = manifest_of_kind(synthesized.template("airflow"), "Ingress", "airflow-api-server")
+    annotation = ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/tags"]
+    ingress_tags = dict(pair.split("=", 1) for pair in annotation.split(","))
+    queries = [
+        m["Expression"]
+        for r in resources_of_type(_observability(synthesized), "AWS::CloudWatch::Alarm").values()
+        for m in r["Properties"].get("Metrics", [])
+    ]
+    assert len(queries) == 2
+    for query in queries:
+        assert query.startswith("SELECT ") and 'FROM SCHEMA("AWS/ApplicationELB", LoadBalancer' in query
+        selected = dict(re.findall(r"tag\.(\w+) = '([^']*)'", query))
+        assert selected == ingress_tags
+        assert set(selected) == set(COST_ALLOCATION_TAG_KEYS)
 
 
 def test_the_topic_admits_only_this_accounts_alarms_and_workspaces_over_tls(synthesized: Synthesized) -> None:
@@ -326,12 +524,24 @@ def test_the_topic_admits_only_this_accounts_alarms_and_workspaces_over_tls(synt
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     publishers = {s["Principal"]["Service"]: s for s in statements if s["Effect"] == "Allow"}
     assert set(publishers) == {"cloudwatch.amazonaws.com", "aps.amazonaws.com"}
-    for statement in publishers.values():
-        assert statement["Action"] == "sns:Publish"
-        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    account = {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert publishers["cloudwatch.amazonaws.com"]["Action"] == "sns:Publish"
+    assert publishers["cloudwatch.amazonaws.com"]["Condition"] == {"StringEquals": account}
+    amp = publishers["aps.amazonaws.com"]
+    assert sorted(amp["Action"]) == ["sns:GetTopicAttributes", "sns:Publish"]
+    assert amp["Condition"]["StringEquals"] == account
+    assert render(amp["Condition"]["ArnLike"]["aws:SourceArn"]).endswith(":workspace/*")
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
     )
+    # Both may use the key only through SNS, for this topic.
+    _, topic = only_resource(template, "AWS::SNS::Topic")
+    _, key = only_resource(template, "AWS::KMS::Key")
+    (use,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "PublishToAlarmTopic"]
+    assert sorted(use["Principal"]["Service"]) == ["aps.amazonaws.com", "cloudwatch.amazonaws.com"]
+    topic_arn = render(use["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"])
+    assert topic_arn.endswith(f":{topic['Properties']['TopicName']}")
+    assert topic["Properties"]["TopicName"] == f"{synthesized.config.cluster_name}-alarms"
 
 
 def test_airflow_alerts_use_only_kept_metrics_and_go_to_the_topic(synthesized: Synthesized) -> None:
@@ -346,11 +556,9 @@ def test_airflow_alerts_use_only_kept_metrics_and_go_to_the_topic(synthesized: S
         "AirflowDagImportErrors",
         "AirflowTasksQueuedTooLong",
     }
-    promql_functions = {"sum", "increase", "absent_over_time", "clamp_min", "max", "min_over_time", "or"}
     kept = CATALOG.series()
     for alert, expr in by_name.items():
-        names = set(re.findall(r"[a-z_][a-z0-9_]*(?=[\[{(]|\s|\)|$)", re.sub(r"\[[^\]]*\]", "[]", expr)))
-        assert names - promql_functions - {"by"} <= kept, f"{alert}: {names - promql_functions - kept}"
+        assert _metric_names(expr) <= kept, f"{alert}: {_metric_names(expr) - kept}"
     assert f"[{limits.scheduler_heartbeat_missing_for}]" in by_name["AirflowSchedulerHeartbeatMissing"]
     assert by_name["AirflowTaskFailureRateHigh"].endswith(f"> {limits.task_failure_percent:g}")
     assert f"[{limits.task_failure_window}]" in by_name["AirflowTaskFailureRateHigh"]
@@ -385,7 +593,7 @@ def test_with_logs_and_metrics_off_only_the_alarms_remain(dev_alternatives: Synt
         "AWS::EKS::PodIdentityAssociation",
     ):
         assert not resources_of_type(template, resource_type), resource_type
-    assert len(resources_of_type(template, "AWS::CloudWatch::Alarm")) == 5
+    assert len(resources_of_type(template, "AWS::CloudWatch::Alarm")) == 7
     (subscription,) = resources_of_type(template, "AWS::SNS::Subscription").values()
     assert (subscription["Properties"]["Protocol"], subscription["Properties"]["Endpoint"]) == (
         "email",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from config.settings.base import ProductionProblem, StrictModel
+from config.settings.base import ConfigKeyError, ProductionProblem, StrictModel
 
 # A plain address for the SNS email subscription: AWS sends it a confirmation link; nothing is delivered before.
 EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
@@ -50,12 +50,21 @@ class AirflowThresholds(StrictModel):
     task_queued_for: PromDuration
 
 
+class GrafanaConfig(StrictModel):
+    # An in-cluster Grafana with the dashboards of observability/dashboards/ and the metrics workspace as its data
+    # source (needs metrics on); reached by port-forward, its admin password in Secrets Manager.
+    enabled: bool
+
+
 class AlarmThresholds(StrictModel):
     database: DatabaseThresholds
     # Elastic throughput bills every byte moved; DAG files are KBs, so sustained MiB/s means something loops.
     efs_throughput_mib_per_second: Annotated[float, Field(gt=0)]
     # Karpenter handles an interruption notice within seconds; an old message means it is not draining the queue.
     interruption_queue_age_seconds: Annotated[int, Field(ge=60, le=3600)]
+    # The Airflow UI's load balancer: 5xx answers from the API server per 5 minutes, and unhealthy targets.
+    alb_target_5xx_per_5_minutes: Annotated[int, Field(ge=1)]
+    alb_unhealthy_targets: Annotated[int, Field(ge=1)]
     airflow: AirflowThresholds
 
 
@@ -71,7 +80,14 @@ class AlarmsConfig(StrictModel):
 class ObservabilityConfig(StrictModel):
     logs: LogsConfig
     metrics: MetricsConfig
+    grafana: GrafanaConfig
     alarms: AlarmsConfig
+
+    @model_validator(mode="after")
+    def _grafana_needs_metrics(self) -> ObservabilityConfig:
+        if self.grafana.enabled and not self.metrics.enabled:
+            raise ConfigKeyError("grafana.enabled", "its dashboards read the metrics workspace: turn on metrics too")
+        return self
 
     def production_problems(self) -> list[ProductionProblem]:
         """A production env keeps its logs and pages someone."""

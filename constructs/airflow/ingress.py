@@ -21,6 +21,7 @@ from constructs import Construct
 
 from config.settings import IngressConfig
 from constructs.airflow.names import API_SERVER_PORT, API_SERVER_SERVICE, HEALTH_CHECK_PATH, INGRESS, NAMESPACE
+from constructs.shared.tags import ownership_tags
 
 ALB_ANNOTATION = "alb.ingress.kubernetes.io"
 # TLS 1.3 with 1.2 for older clients: the current recommended ELB policy.
@@ -117,3 +118,9 @@ def ingress_manifest(props: AirflowIngressProps) -> dict[str, Any]:
         "metadata": {"name": INGRESS, "namespace": NAMESPACE, "annotations": ingress_annotations(props)},
         "spec": {"ingressClassName": "alb", "rules": [rule]},
     }
+
+
+def load_balancer_tags(project: str, env_name: str) -> dict[str, str]:
+    """The tags the load balancer controller puts on the Airflow UI's ALB and target group (the app's ownership tags
+    and component `airflow`); the observability stack's ALB alarms find them by these."""
+    return {**ownership_tags(project, env_name), "component": "airflow"}

@@ -1,11 +1,13 @@
 """Alarms that page: one SNS topic (KMS-encrypted, optional email subscription), fed by CloudWatch alarms on the
-AWS resources and by the metrics workspace's alert manager for Airflow's own health (PromQL rules).
+AWS resources (the metadata DB, the DAG file system, Karpenter's interruption queue, the Airflow UI's load balancer)
+and by the metrics workspace's alert manager for Airflow's own health (PromQL rules).
 
 Every threshold comes from config (`observability.alarms.thresholds`), where its reason is written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,8 @@ _TOPIC_ARN_PLACEHOLDER = "<alarm-topic-arn>"
 @dataclass(frozen=True, kw_only=True)
 class AlarmTopicProps:
     key: kms.Key
+    # Named, so the key's policy can name the topic without referring to it (the topic refers to the key).
+    topic_name: str
     email: str | None
 
 
@@ -45,28 +49,49 @@ class AlarmTopic(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: AlarmTopicProps) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        self.topic = sns.Topic(self, "Topic", master_key=props.key, enforce_ssl=True)
+        self.topic = sns.Topic(self, "Topic", topic_name=props.topic_name, master_key=props.key, enforce_ssl=True)
         if props.email is not None:
             self.topic.add_subscription(subscriptions.EmailSubscription(props.email))
-        for service in PUBLISHERS:
-            # Only on behalf of this account's alarms and workspaces.
-            self.topic.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"Publish{service.split('.')[0].capitalize()}",
-                    principals=[iam.ServicePrincipal(service)],
-                    actions=["sns:Publish"],
-                    resources=[self.topic.topic_arn],
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-                )
+        # Only on behalf of this account's alarms and workspaces.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PublishCloudwatch",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
-        # An encrypted topic: publishers encrypt each message with the key, through SNS only.
+        )
+        # AMP's alert manager also reads the topic's attributes before it publishes.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PublishAps",
+                principals=[iam.ServicePrincipal("aps.amazonaws.com")],
+                actions=["sns:Publish", "sns:GetTopicAttributes"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(service="aps", resource="workspace", resource_name="*")
+                    },
+                },
+            )
+        )
+        # An encrypted topic: a publisher's message is encrypted with the key by SNS, for this topic only (SNS
+        # always passes the topic's ARN as encryption context, whoever publishes).
         props.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="PublishToAlarmTopic",
                 principals=[iam.ServicePrincipal(service) for service in PUBLISHERS],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                conditions={
+                    "StringEquals": {
+                        "kms:EncryptionContext:aws:sns:topicArn": stack.format_arn(
+                            service="sns", resource=props.topic_name, arn_format=cdk.ArnFormat.NO_RESOURCE_NAME
+                        )
+                    }
+                },
             )
         )
 
@@ -105,6 +130,8 @@ class ResourceAlarmsProps:
     database: rds.IDatabaseInstance
     dag_file_system: efs.IFileSystem
     interruption_queue: sqs.IQueue
+    # The tags the load balancer controller puts on the Airflow UI's ALB and target group (the Ingress's tags).
+    load_balancer_tags: Mapping[str, str]
 
 
 class ResourceAlarms(Construct):
@@ -116,6 +143,7 @@ class ResourceAlarms(Construct):
         limits = props.thresholds
         db = props.database
         self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.query_alarms: dict[str, cloudwatch.CfnAlarm] = {}
         self._alarm(
             "DatabaseCpu",
             db.metric_cpu_utilization(period=FIVE_MINUTES, statistic="Average"),
@@ -165,6 +193,46 @@ class ResourceAlarms(Construct):
             # An empty queue reports no age: that is the healthy case.
             missing=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
+        # The ALB is the load balancer controller's, so its name and id exist only after deploy; a Metrics Insights
+        # query finds it by the tags the controller gives it (needs CloudWatch's resource tags for telemetry).
+        where = " AND ".join(f"tag.{key} = '{value}'" for key, value in sorted(props.load_balancer_tags.items()))
+        for construct_id, query, threshold, what in (
+            (
+                "LoadBalancerTarget5xx",
+                f'SELECT SUM(HTTPCode_Target_5XX_Count) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) WHERE {where}',
+                limits.alb_target_5xx_per_5_minutes,
+                f"Airflow UI/API answered {limits.alb_target_5xx_per_5_minutes}+ 5xx per 5 minutes, for 10 minutes",
+            ),
+            (
+                "LoadBalancerUnhealthyTargets",
+                'SELECT MAX(UnHealthyHostCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer, TargetGroup) '
+                f"WHERE {where}",
+                limits.alb_unhealthy_targets,
+                f"{limits.alb_unhealthy_targets}+ Airflow API server targets unhealthy for 10 minutes",
+            ),
+        ):
+            self._query_alarm(construct_id, query, threshold, what=what, topic=props.topic)
+
+    def _query_alarm(self, construct_id: str, query: str, threshold: float, *, what: str, topic: sns.ITopic) -> None:
+        alarm = cloudwatch.CfnAlarm(
+            self,
+            construct_id,
+            alarm_description=what,
+            metrics=[
+                cloudwatch.CfnAlarm.MetricDataQueryProperty(
+                    id="q1", expression=query, period=FIVE_MINUTES.to_seconds(), return_data=True
+                )
+            ],
+            threshold=threshold,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            # No data: no request reached the ALB, or it does not exist yet (the Airflow stack deploys beside this).
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic.topic_arn],
+            ok_actions=[topic.topic_arn],
+        )
+        self.query_alarms[construct_id] = alarm
 
     def _alarm(
         self,
@@ -206,9 +274,11 @@ def airflow_alert_rules(limits: AirflowThresholds) -> dict[str, Any]:
                 "rules": [
                     {
                         "alert": "AirflowSchedulerHeartbeatMissing",
-                        # No heartbeat counted, or no heartbeat series at all (the exporter lost it).
+                        # No heartbeat counted, or no heartbeat series at all (the exporter lost it). `for` rides
+                        # out the first install, when this stack can be up before the Airflow stack.
                         "expr": f"sum(increase(airflow_scheduler_heartbeat[{heartbeat}])) == 0 "
                         f"or absent_over_time(airflow_scheduler_heartbeat[{heartbeat}])",
+                        "for": heartbeat,
                         "labels": {"severity": "page"},
                         "annotations": {"summary": f"No Airflow scheduler heartbeat for {heartbeat}"},
                     },
@@ -226,14 +296,18 @@ def airflow_alert_rules(limits: AirflowThresholds) -> dict[str, Any]:
                         "expr": "max(airflow_dag_processing_import_errors) > 0",
                         "for": "10m",
                         "labels": {"severity": "page"},
-                        "annotations": {"summary": "DAG files fail to import (see Browse > DAG import errors)"},
+                        "annotations": {"summary": "DAG files fail to import (the Airflow UI lists the import errors)"},
                     },
                     {
                         "alert": "AirflowTasksQueuedTooLong",
-                        # Queued slots never dropped to zero over the window: something has waited that long.
+                        # The queue never emptied over the window: tasks are not starting as fast as they queue (no
+                        # node, no slot). A steady stream of short waits fires it too, which at these volumes is
+                        # itself worth a look.
                         "expr": f"min_over_time(sum(airflow_pool_queued_slots)[{limits.task_queued_for}:1m]) > 0",
                         "labels": {"severity": "page"},
-                        "annotations": {"summary": f"Task instances queued for {limits.task_queued_for} or more"},
+                        "annotations": {
+                            "summary": f"Queued task instances have not drained for {limits.task_queued_for}"
+                        },
                     },
                 ],
             }

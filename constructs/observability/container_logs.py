@@ -104,7 +104,8 @@ def computed_values(props: ContainerLogsProps) -> dict[str, Any]:
                 "    Match               node.*",
                 f"    region              {props.region}",
                 f"    log_group_name      {node_log_group(props.cluster_name)}",
-                # The journal record's host name (systemd's _HOSTNAME): one stream per node.
+                # One stream per node, named by the journal record's host name (systemd's _HOSTNAME); the prefix
+                # names a stream only for a record without one.
                 "    log_stream_template $HOSTNAME",
                 "    log_stream_prefix   node-",
                 "    auto_create_group   Off",

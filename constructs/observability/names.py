@@ -19,3 +19,16 @@ def container_log_group(cluster_name: str) -> str:
 def node_log_group(cluster_name: str) -> str:
     """The kubelet's and containerd's journal of every node, one stream per node."""
     return f"/aws/eks/{cluster_name}/nodes"
+
+
+GRAFANA_NAMESPACE = "grafana"
+GRAFANA_RELEASE = "grafana"
+GRAFANA_SERVICE_ACCOUNT = "grafana"
+GRAFANA_SECRET_STORE = "secrets-manager"
+# The Secret with admin-user and admin-password the chart reads (admin.existingSecret).
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+# Every dashboard panel names this data source (observability/dashboards/*.json).
+GRAFANA_DATASOURCE_UID = "amp"
+# The dashboard provider of helm_values/grafana.yaml, whose folder holds the app's dashboards.
+DASHBOARD_PROVIDER = "app"
+GRAFANA_PORT = 80

@@ -1,0 +1,197 @@
+"""Dashboards as code: an in-cluster Grafana with the metrics workspace as its only data source (SigV4 with the
+pod's Pod Identity role, which may only query that workspace) and the dashboards of observability/dashboards/.
+
+Its admin password is generated in Secrets Manager and reaches the pod the way Airflow's secrets do: a SecretStore
+in its namespace (the External Secrets controller's credentials, which read only `<prefix>-<env>/airflow/*`) and an
+ExternalSecret; no value passes through CloudFormation or Helm. Reach it with `kubectl port-forward` (the stack's
+`GrafanaCommand` output); no load balancer, so it costs no ALB.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import aws_aps as aps
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from config.settings import ConfigError, HelmChartVersion
+from constructs.airflow.external_secrets import API_VERSION, REFRESH_INTERVAL
+from constructs.cluster.eks_iam import PodIdentity
+from constructs.observability.names import (
+    DASHBOARD_PROVIDER,
+    GRAFANA_ADMIN_SECRET,
+    GRAFANA_DATASOURCE_UID,
+    GRAFANA_NAMESPACE,
+    GRAFANA_RELEASE,
+    GRAFANA_SECRET_STORE,
+    GRAFANA_SERVICE_ACCOUNT,
+)
+from constructs.shared.acknowledgments import NAG_SECRET_ROTATION, acknowledge
+from constructs.shared.helm_release import helm_release
+from constructs.shared.helm_values import chart_values
+from constructs.shared.lifecycle import Lifecycle
+from constructs.shared.namespaces import namespace_manifest
+
+DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "observability" / "dashboards"
+# Querying a workspace: PromQL, series and label lookups, metric metadata.
+QUERY_ACTIONS = ("aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrafanaProps:
+    cluster: eks.ICluster
+    cluster_name: str
+    region: str
+    chart: HelmChartVersion
+    workspace: aps.CfnWorkspace
+    # Its admin password is one of the deployment's secrets: under their prefix, with their key, so the External
+    # Secrets controller (scoped to both) can read it.
+    secret_prefix: str
+    secrets_key: kms.IKey
+    lifecycle: Lifecycle
+    core_node_labels: Mapping[str, str]
+    # The External Secrets chart (its CRDs and webhook) and the load balancer controller (its Service webhook).
+    after: Sequence[Construct]
+
+
+class Grafana(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: GrafanaProps) -> None:
+        super().__init__(scope, construct_id)
+        self.admin_password = secretsmanager.Secret(
+            self,
+            "AdminPassword",
+            secret_name=f"{props.secret_prefix}/grafana-admin-password",
+            description=f"Password of Grafana's admin user in {props.cluster_name}",
+            encryption_key=props.secrets_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=32, exclude_punctuation=True, include_space=False
+            ),
+            removal_policy=props.lifecycle.removal_policy,
+        )
+        acknowledge(
+            self.admin_password,
+            "Grafana reads its admin password only when it first creates the admin user; a rotated secret would no "
+            "longer match the user. Change it in Grafana (grafana cli admin reset-admin-password) and here together.",
+            NAG_SECRET_ROTATION,
+        )
+        self.identity = PodIdentity(
+            self,
+            "Identity",
+            cluster=props.cluster,
+            namespace=GRAFANA_NAMESPACE,
+            service_account=GRAFANA_SERVICE_ACCOUNT,
+            description=f"Grafana of EKS cluster {props.cluster_name}: queries its metrics workspace",
+        )
+        queries = iam.Policy(
+            self,
+            "QueryMetrics",
+            statements=[iam.PolicyStatement(actions=list(QUERY_ACTIONS), resources=[props.workspace.attr_arn])],
+        )
+        queries.attach_to_role(self.identity.role)
+        self.namespace = eks.KubernetesManifest(
+            self, "Namespace", cluster=props.cluster, manifest=[namespace_manifest(GRAFANA_NAMESPACE)]
+        )
+        self.admin_secret = eks.KubernetesManifest(
+            self,
+            "AdminSecret",
+            cluster=props.cluster,
+            manifest=admin_secret_manifests(props.region, self.admin_password.secret_arn),
+        )
+        self.admin_secret.node.add_dependency(self.namespace, *props.after)
+        self.values = chart_values(props.chart.chart, computed_values(props, load_dashboards()))
+        self.chart = helm_release(
+            self,
+            "Chart",
+            cluster=props.cluster,
+            chart=props.chart,
+            release=GRAFANA_RELEASE,
+            namespace=GRAFANA_NAMESPACE,
+            values=self.values,
+        )
+        # The admin Secret must exist before the pod starts; the association before its first query.
+        self.chart.node.add_dependency(self.admin_secret, self.identity, queries, *props.after)
+
+
+def load_dashboards(folder: Path = DASHBOARDS_DIR) -> dict[str, str]:
+    """Dashboard file stem -> its JSON text, compact; ConfigError (one line) for a file that is not JSON."""
+    dashboards = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            dashboards[path.stem] = json.dumps(json.loads(path.read_text(encoding="utf-8")), separators=(",", ":"))
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"observability/dashboards/{path.name}: line {err.lineno} is not valid JSON") from None
+    if not dashboards:
+        raise ConfigError("observability/dashboards/: no dashboard (*.json) to deliver")
+    return dashboards
+
+
+def admin_secret_manifests(region: str, secret_arn: str) -> list[dict[str, Any]]:
+    metadata = {"namespace": GRAFANA_NAMESPACE}
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "SecretStore",
+            "metadata": {**metadata, "name": GRAFANA_SECRET_STORE},
+            # No `auth`: the controller's Pod Identity credentials, which reach only this deployment's secrets.
+            "spec": {"provider": {"aws": {"service": "SecretsManager", "region": region}}},
+        },
+        {
+            "apiVersion": API_VERSION,
+            "kind": "ExternalSecret",
+            "metadata": {**metadata, "name": GRAFANA_ADMIN_SECRET},
+            "spec": {
+                "refreshInterval": REFRESH_INTERVAL,
+                "secretStoreRef": {"kind": "SecretStore", "name": GRAFANA_SECRET_STORE},
+                "target": {
+                    "name": GRAFANA_ADMIN_SECRET,
+                    "creationPolicy": "Owner",
+                    "deletionPolicy": "Delete",
+                    "template": {
+                        "engineVersion": "v2",
+                        "type": "Opaque",
+                        "data": {"admin-user": "admin", "admin-password": "{{ .password }}"},
+                    },
+                },
+                "data": [{"secretKey": "password", "remoteRef": {"key": secret_arn}}],
+            },
+        },
+    ]
+
+
+def computed_values(props: GrafanaProps, dashboards: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "serviceAccount": {"name": GRAFANA_SERVICE_ACCOUNT},
+        "nodeSelector": dict(props.core_node_labels),
+        "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+        "datasources": {
+            "datasources.yaml": {
+                "apiVersion": 1,
+                "datasources": [
+                    {
+                        "name": "Amazon Managed Prometheus",
+                        "uid": GRAFANA_DATASOURCE_UID,
+                        "type": "prometheus",
+                        "access": "proxy",
+                        "isDefault": True,
+                        "editable": False,
+                        "url": props.workspace.attr_prometheus_endpoint,
+                        "jsonData": {
+                            "httpMethod": "POST",
+                            "sigV4Auth": True,
+                            "sigV4AuthType": "default",
+                            "sigV4Region": props.region,
+                        },
+                    }
+                ],
+            }
+        },
+        "dashboards": {DASHBOARD_PROVIDER: {name: {"json": text} for name, text in dashboards.items()}},
+    }
