@@ -15,10 +15,9 @@ from stacks.observability_stack import ObservabilityStack
 from stacks.spark_stack import SparkStack
 
 
-def build_stacks(app: cdk.App, config: AppConfig, *, compliance_checks: bool = True) -> list[cdk.Stack]:
+def build_stacks(app: cdk.App, config: AppConfig) -> list[cdk.Stack]:
     """network -> (data, cluster in parallel) -> (airflow, spark, observability in parallel). Every cross-stack
-    edge is a handle passed here and nowhere else. `compliance_checks=False` only for tests of a variant whose
-    compliance another synth already proves (it saves the checks' 10 seconds)."""
+    edge is a handle passed here and nowhere else."""
     network = NetworkStack(app, config=config)
     data = AirflowDataStack(app, config=config, network=network.handle)
     cluster = ClusterStack(app, config=config, network=network.handle)
@@ -29,6 +28,5 @@ def build_stacks(app: cdk.App, config: AppConfig, *, compliance_checks: bool = T
     if config.features.observability:
         stacks.append(ObservabilityStack(app, config=config, cluster=cluster.handle, data=data.handle))
     tag_every_resource(app, project=config.project, env_name=config.env_name)
-    if compliance_checks:
-        add_compliance_checks(app)
+    add_compliance_checks(app)
     return stacks

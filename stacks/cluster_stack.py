@@ -6,6 +6,7 @@ from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
 from config.settings import AppConfig
+from constructs.cluster.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerProps
 from constructs.cluster.eks_addons import ManagedAddons, ManagedAddonsProps
 from constructs.cluster.eks_cluster import CORE_NODE_LABELS, EksCluster, EksClusterProps
 from constructs.cluster.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorProps
@@ -18,7 +19,8 @@ from stacks.handles import ClusterHandle, NetworkHandle
 
 class ClusterStack(AirflowEksStack):
     """The EKS cluster Airflow and Spark run on: core node group, managed add-ons, load balancer controller,
-    External Secrets Operator, and Karpenter with its NodePools. Depends on the network stack only."""
+    External Secrets Operator, Karpenter with its NodePools, and (optional) the Cluster Autoscaler for the core
+    group. Depends on the network stack only."""
 
     def __init__(self, scope: Construct, *, config: AppConfig, network: NetworkHandle) -> None:
         super().__init__(
@@ -83,6 +85,20 @@ class ClusterStack(AirflowEksStack):
         )
         # Like Karpenter's, this chart creates a Service (its webhook's), so it too installs after the controller chart.
         external_secrets.chart.node.add_dependency(addons, load_balancer_controller.chart)
+        if settings.cluster_autoscaler.enabled:
+            autoscaler = ClusterAutoscaler(
+                self,
+                "ClusterAutoscaler",
+                props=ClusterAutoscalerProps(
+                    cluster=cluster,
+                    cluster_name=config.cluster_name,
+                    chart=charts.cluster_autoscaler,
+                    core_nodes=core_nodes,
+                    core_node_labels=CORE_NODE_LABELS,
+                ),
+            )
+            # Its chart creates a Service too.
+            autoscaler.chart.node.add_dependency(addons, load_balancer_controller.chart)
         self.handle = ClusterHandle(
             cluster=cluster,
             core_nodes=core_nodes,

@@ -23,6 +23,9 @@ import yaml
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from config.settings import load_config
+from constructs.cluster.cluster_autoscaler import RELEASE as AUTOSCALER_RELEASE
+from constructs.cluster.cluster_autoscaler import SCALING_ACTIONS, owned_tag
+from constructs.cluster.cluster_autoscaler import SERVICE_ACCOUNT as AUTOSCALER_SERVICE_ACCOUNT
 from constructs.observability.grafana import QUERY_ACTIONS
 from constructs.observability.metrics_catalog import load_metrics_catalog
 from constructs.observability.names import (
@@ -40,7 +43,7 @@ from constructs.observability.names import (
 )
 from constructs.shared.tags import COST_ALLOCATION_TAG_KEYS
 from stacks.app_stacks import build_stacks
-from tests.config_edits import ALTERNATIVE_EMAIL, config_with, set_key
+from tests.config_edits import ALTERNATIVE_EMAIL, set_key
 from tests.releases import Release, render_release
 from tests.support import (
     core_validation_error,
@@ -52,7 +55,7 @@ from tests.support import (
     selector_matches,
     transitive_dependencies,
 )
-from tests.synth import Synthesized, cli_context
+from tests.synth import Synthesized, cli_context, synthesize_with
 from tests.template_queries import (
     helm_release,
     kubernetes_manifests,
@@ -78,20 +81,16 @@ def fluent_bit(synthesized: Synthesized, helm: Path, charts_dir: Path) -> Releas
 
 
 @pytest.fixture(scope="session")
-def dev_without_alarms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Templates of dev with alarms off and CoreDNS's autoscaler removed: the other half of those two toggles.
-    Synthesized without the compliance checks, which only removing resources cannot break (dev and prod run them)."""
-    tmp_path = tmp_path_factory.mktemp("dev-without-alarms")
-    config = config_with(
+def dev_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """dev with the other half of three toggles: alarms off, CoreDNS's autoscaler removed, the Cluster Autoscaler on.
+    Synthesized with the compliance checks, which the autoscaler's IAM must pass."""
+    return synthesize_with(
         "dev",
         set_key("observability.alarms.enabled", False),
         lambda data: next(a for a in data["cluster"]["addons"] if a["name"] == "coredns").pop("configuration"),
-        tmp_path=tmp_path,
+        set_key("cluster.cluster_autoscaler.enabled", True),
+        tmp_path=tmp_path_factory.mktemp("dev-variant"),
     )
-    app = cdk.App(context=cli_context("dev"), outdir=str(tmp_path / "cdk.out"))
-    stacks = build_stacks(app, config, compliance_checks=False)
-    assembly = app.synth()
-    return {s.stack_name.rsplit("-", 1)[-1]: assembly.get_stack_by_name(s.stack_name).template for s in stacks}
 
 
 def _observability(synthesized: Synthesized) -> dict:
@@ -603,8 +602,8 @@ def test_with_logs_and_metrics_off_only_the_alarms_remain(dev_alternatives: Synt
     assert "spark" not in {name.rsplit("-", 1)[-1] for name in dev_alternatives.stack_names}
 
 
-def test_with_alarms_off_there_is_no_topic_alarm_or_rule(dev_without_alarms: dict[str, dict]) -> None:
-    template = dev_without_alarms["observability"]
+def test_with_alarms_off_there_is_no_topic_alarm_or_rule(dev_variant: Synthesized) -> None:
+    template = _observability(dev_variant)
     for resource_type in ("AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::APS::RuleGroupsNamespace"):
         assert not resources_of_type(template, resource_type), resource_type
     _, workspace = only_resource(template, "AWS::APS::Workspace")
@@ -612,9 +611,7 @@ def test_with_alarms_off_there_is_no_topic_alarm_or_rule(dev_without_alarms: dic
     helm_release(template, FLUENT_BIT_RELEASE)
 
 
-def test_coredns_scales_through_the_addon_configuration(
-    synthesized: Synthesized, dev_without_alarms: dict[str, dict]
-) -> None:
+def test_coredns_scales_through_the_addon_configuration(synthesized: Synthesized, dev_variant: Synthesized) -> None:
     def coredns(cluster_template: dict) -> dict:
         (addon,) = [
             r["Properties"]
@@ -627,7 +624,7 @@ def test_coredns_scales_through_the_addon_configuration(
     scaling = json.loads(coredns(synthesized.template("cluster"))["ConfigurationValues"])["autoScaling"]
     assert scaling == configured.configuration["autoScaling"]
     assert scaling["enabled"] is True and scaling["minReplicas"] >= 2
-    assert "ConfigurationValues" not in coredns(dev_without_alarms["cluster"])
+    assert "ConfigurationValues" not in coredns(dev_variant.template("cluster"))
 
 
 def test_with_the_feature_off_there_is_no_observability_stack(tmp_path: Path) -> None:
@@ -661,3 +658,58 @@ def test_every_taggable_resource_carries_the_cost_allocation_tags(synthesized: S
             if {k: tags.get(k) for k in COST_ALLOCATION_TAG_KEYS} != expected:
                 untagged.append(f"{stack_name} {logical_id} ({resource['Type']}): {tags}")
     assert not untagged, "\n".join(untagged)
+
+
+# ---- the Cluster Autoscaler (cluster stack, off by default) ----
+
+
+def test_the_cluster_autoscaler_is_off_by_default(synthesized: Synthesized) -> None:
+    assert synthesized.config.cluster.cluster_autoscaler.enabled is False
+    releases = {
+        r["Properties"]["Release"]
+        for r in resources_of_type(synthesized.template("cluster"), "Custom::AWSCDK-EKS-HelmChart").values()
+    }
+    assert AUTOSCALER_RELEASE not in releases
+
+
+def test_the_cluster_autoscaler_scales_only_this_clusters_managed_groups(
+    dev_variant: Synthesized, helm: Path, charts_dir: Path
+) -> None:
+    # The variant's only release of this name: render_release's cache is keyed by env, which dev shares.
+    release = render_release(dev_variant, "cluster", AUTOSCALER_RELEASE, helm, charts_dir)
+    kubernetes_version = dev_variant.config.cluster.kubernetes_version
+    problems = [
+        f"{o['kind']} {o['metadata']['name']}: {error}"
+        for o in release.objects
+        if (error := core_validation_error(o, kubernetes_version)) is not None
+    ]
+    assert not problems, "\n".join(problems)
+    cluster_name = dev_variant.config.cluster_name
+    (deployment,) = release.of_kind("Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert (
+        f"--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,{owned_tag(cluster_name)}"
+        in container["command"]
+    )
+    assert pod["nodeSelector"] == {"NodeGroupType": "core"}
+    template = dev_variant.template("cluster")
+    associations = {
+        lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
+        for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
+        if r["Properties"]["ServiceAccount"] == AUTOSCALER_SERVICE_ACCOUNT
+    }
+    pods = pod_templates(release.objects, release.namespace)
+    assert len(associations) == 1
+    assert pod_identity_problems(associations, release.of_kind("ServiceAccount"), pods) == []
+    (policy,) = [
+        r["Properties"]
+        for r in resources_of_type(template, "AWS::IAM::ManagedPolicy").values()
+        if r["Metadata"]["aws:cdk:path"].endswith("/ClusterAutoscaler/Policy/Resource")
+    ]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    scale = statements["ScaleThisClustersGroups"]
+    assert sorted(scale["Action"]) == sorted(SCALING_ACTIONS)
+    assert scale["Condition"] == {"StringEquals": {f"aws:ResourceTag/{owned_tag(cluster_name)}": "owned"}}
+    assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in statements["Describe"]["Action"])
+    assert render(statements["DescribeThisClustersNodegroups"]["Resource"]).endswith(f":nodegroup/{cluster_name}/*/*")

@@ -115,6 +115,12 @@ class AddonConfig(StrictModel):
 REQUIRED_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent")
 
 
+class ClusterAutoscalerConfig(StrictModel):
+    # The Cluster Autoscaler for the core managed node group (within its min_size..max_size); Karpenter serves the
+    # workload pools either way.
+    enabled: bool
+
+
 class ClusterConfig(StrictModel):
     kubernetes_version: str
     endpoint: EndpointConfig
@@ -124,6 +130,7 @@ class ClusterConfig(StrictModel):
     core_nodes: NodeGroupConfig
     addons: list[AddonConfig]
     karpenter: KarpenterConfig
+    cluster_autoscaler: ClusterAutoscalerConfig
 
     @field_validator("control_plane_logs")
     @classmethod

@@ -48,6 +48,7 @@ class HelmCharts(StrictModel):
     airflow: HelmChartVersion
     spark_operator: HelmChartVersion
     aws_for_fluent_bit: HelmChartVersion
+    cluster_autoscaler: HelmChartVersion
     grafana: HelmChartVersion
 
     @model_validator(mode="after")
