@@ -23,7 +23,7 @@ from constructs.observability.alarms import (
     ResourceAlarmsProps,
 )
 from constructs.observability.container_logs import ContainerLogs, ContainerLogsProps
-from constructs.observability.grafana import Grafana, GrafanaProps
+from constructs.observability.grafana import Grafana, GrafanaProps, load_dashboards
 from constructs.observability.metrics import Metrics, MetricsProps
 from constructs.observability.metrics_catalog import load_metrics_catalog
 from constructs.observability.names import (
@@ -118,6 +118,13 @@ class ObservabilityStack(AirflowEksStack):
                         cluster_name=config.cluster_name,
                         region=config.region,
                         chart=config.versions.helm_charts.grafana,
+                        plugins=config.versions.grafana_plugins,
+                        # The Spark dashboard only where Spark runs.
+                        dashboards={
+                            name: text
+                            for name, text in load_dashboards().items()
+                            if name != "spark" or config.features.spark_operator
+                        },
                         workspace=metrics.workspace,
                         secret_prefix=config.airflow_secret_prefix,
                         secrets_key=data.key,

@@ -32,6 +32,7 @@ from constructs.observability.names import (
     FLUENT_BIT_RELEASE,
     FLUENT_BIT_SERVICE_ACCOUNT,
     GRAFANA_ADMIN_SECRET,
+    GRAFANA_DATASOURCE_TYPE,
     GRAFANA_DATASOURCE_UID,
     GRAFANA_NAMESPACE,
     GRAFANA_RELEASE,
@@ -373,7 +374,7 @@ def test_dashboards_are_grafana_json_on_the_workspace_using_only_kept_metrics() 
         assert len(ids) == len(set(ids)), f"{name}: panel ids repeat"
         for panel in _panels(dashboard):
             where = f"{name}: {panel['title']}"
-            assert panel["datasource"] == {"type": "prometheus", "uid": GRAFANA_DATASOURCE_UID}, where
+            assert panel["datasource"] == {"type": GRAFANA_DATASOURCE_TYPE, "uid": GRAFANA_DATASOURCE_UID}, where
             assert set(panel["gridPos"]) == {"h", "w", "x", "y"} and panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
             assert panel["targets"], where
             for target in panel["targets"]:
@@ -424,6 +425,10 @@ def test_grafana_renders_with_the_dashboards_and_the_sigv4_workspace_source(
     (config_map,) = [c for c in grafana.of_kind("ConfigMap") if c["metadata"]["name"] == GRAFANA_RELEASE]
     (source,) = yaml.safe_load(config_map["data"]["datasources.yaml"])["datasources"]
     assert source["uid"] == GRAFANA_DATASOURCE_UID and source["url"].startswith("https://aps-workspaces.")
+    # Grafana 13's core Prometheus source no longer signs with SigV4: the AMP plugin, pinned, does.
+    assert source["type"] == GRAFANA_DATASOURCE_TYPE
+    plugin = synthesized.config.versions.grafana_plugins.amazon_prometheus
+    assert config_map["data"]["plugins"] == f"{GRAFANA_DATASOURCE_TYPE}@{plugin}"
     assert source["jsonData"]["sigV4Auth"] is True and source["jsonData"]["sigV4AuthType"] == "default"
     assert "sigv4_auth_enabled = true" in config_map["data"]["grafana.ini"]
     (deployment,) = grafana.of_kind("Deployment")
@@ -481,7 +486,8 @@ def test_cloudwatch_alarms_page_the_topic_at_the_configured_thresholds(synthesiz
         "DatabaseConnections": ("DatabaseConnections", limits.database.connections),
         "DagFileSystemThroughput": ("TotalIOBytes", limits.efs_throughput_mib_per_second * 1024**2 * 300),
         "InterruptionQueueAge": ("ApproximateAgeOfOldestMessage", limits.interruption_queue_age_seconds),
-        "LoadBalancerTarget5xx": ("HTTPCode_Target_5XX_Count", limits.alb_target_5xx_per_5_minutes),
+        "LoadBalancerTarget5xx": ("HTTPCode_Target_5XX_Count", limits.alb_5xx_per_5_minutes),
+        "LoadBalancerElb5xx": ("HTTPCode_ELB_5XX_Count", limits.alb_5xx_per_5_minutes),
         "LoadBalancerUnhealthyTargets": ("UnHealthyHostCount", limits.alb_unhealthy_targets),
     }
     found = {}
@@ -509,7 +515,7 @@ def test_the_load_balancer_alarms_find_the_alb_by_the_tags_its_ingress_gives_it(
         for r in resources_of_type(_observability(synthesized), "AWS::CloudWatch::Alarm").values()
         for m in r["Properties"].get("Metrics", [])
     ]
-    assert len(queries) == 2
+    assert len(queries) == 3
     for query in queries:
         assert query.startswith("SELECT ") and 'FROM SCHEMA("AWS/ApplicationELB", LoadBalancer' in query
         selected = dict(re.findall(r"tag\.(\w+) = '([^']*)'", query))
@@ -592,7 +598,7 @@ def test_with_logs_and_metrics_off_only_the_alarms_remain(dev_alternatives: Synt
         "AWS::EKS::PodIdentityAssociation",
     ):
         assert not resources_of_type(template, resource_type), resource_type
-    assert len(resources_of_type(template, "AWS::CloudWatch::Alarm")) == 7
+    assert len(resources_of_type(template, "AWS::CloudWatch::Alarm")) == 8
     (subscription,) = resources_of_type(template, "AWS::SNS::Subscription").values()
     assert (subscription["Properties"]["Protocol"], subscription["Properties"]["Endpoint"]) == (
         "email",

@@ -51,6 +51,7 @@ from config.settings.spark import SparkConfig, SparkHistoryServerConfig
 from config.settings.versions import (
     AddonVersion,
     AirflowVersion,
+    GrafanaPlugins,
     HelmCharts,
     HelmChartVersion,
     ImageVersion,
@@ -83,6 +84,7 @@ __all__ = [
     "EndpointConfig",
     "FeatureToggles",
     "GitSyncConfig",
+    "GrafanaPlugins",
     "HelmChartVersion",
     "HelmCharts",
     "ImageVersion",

@@ -62,8 +62,9 @@ class AlarmThresholds(StrictModel):
     efs_throughput_mib_per_second: Annotated[float, Field(gt=0)]
     # Karpenter handles an interruption notice within seconds; an old message means it is not draining the queue.
     interruption_queue_age_seconds: Annotated[int, Field(ge=60, le=3600)]
-    # The Airflow UI's load balancer: 5xx answers from the API server per 5 minutes, and unhealthy targets.
-    alb_target_5xx_per_5_minutes: Annotated[int, Field(ge=1)]
+    # The Airflow UI's load balancer: 5xx answers per 5 minutes (the API server's, or the ALB's own when no target
+    # is healthy), and unhealthy targets.
+    alb_5xx_per_5_minutes: Annotated[int, Field(ge=1)]
     alb_unhealthy_targets: Annotated[int, Field(ge=1)]
     airflow: AirflowThresholds
 

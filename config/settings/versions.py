@@ -101,6 +101,12 @@ class SparkVersion(StrictModel):
         return f"{self.image_repository}:{self.image_tag}"
 
 
+class GrafanaPlugins(StrictModel):
+    """Grafana plugins the app installs, by their grafana.com version."""
+
+    amazon_prometheus: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+$")]
+
+
 class ImageVersion(StrictModel):
     """A container image the app runs from its own manifests (not a chart's default image)."""
 
@@ -128,5 +134,6 @@ class Versions(StrictModel):
     airflow: AirflowVersion
     spark: SparkVersion
     prometheus: ImageVersion
+    grafana_plugins: GrafanaPlugins
     # Karpenter's EC2NodeClass AMI alias: al2023@latest or a pinned release such as al2023@v20261101.
     karpenter_ami_alias: Annotated[str, Field(pattern=r"^al2023@(latest|v\d{8})$")]

@@ -200,8 +200,17 @@ class ResourceAlarms(Construct):
             (
                 "LoadBalancerTarget5xx",
                 f'SELECT SUM(HTTPCode_Target_5XX_Count) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) WHERE {where}',
-                limits.alb_target_5xx_per_5_minutes,
-                f"Airflow UI/API answered {limits.alb_target_5xx_per_5_minutes}+ 5xx per 5 minutes, for 10 minutes",
+                limits.alb_5xx_per_5_minutes,
+                f"Airflow UI/API answered {limits.alb_5xx_per_5_minutes}+ 5xx per 5 minutes, for 10 minutes",
+            ),
+            (
+                # With every API server gone the target group is empty, so nothing is unhealthy and no target
+                # answers: the ALB's own 503s are the only sign.
+                "LoadBalancerElb5xx",
+                f'SELECT SUM(HTTPCode_ELB_5XX_Count) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer) WHERE {where}',
+                limits.alb_5xx_per_5_minutes,
+                f"Airflow's load balancer itself answered {limits.alb_5xx_per_5_minutes}+ 5xx per 5 minutes, for 10 "
+                "minutes",
             ),
             (
                 "LoadBalancerUnhealthyTargets",

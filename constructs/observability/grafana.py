@@ -1,5 +1,6 @@
-"""Dashboards as code: an in-cluster Grafana with the metrics workspace as its only data source (SigV4 with the
-pod's Pod Identity role, which may only query that workspace) and the dashboards of observability/dashboards/.
+"""Dashboards as code: an in-cluster Grafana with the metrics workspace as its only data source (the Amazon Managed
+Service for Prometheus plugin, signing with SigV4 as the pod's Pod Identity role, which may only query that
+workspace) and the dashboards of observability/dashboards/.
 
 Its admin password is generated in Secrets Manager and reaches the pod the way Airflow's secrets do: a SecretStore
 in its namespace (the External Secrets controller's credentials, which read only `<prefix>-<env>/airflow/*`) and an
@@ -22,12 +23,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from config.settings import ConfigError, HelmChartVersion
+from config.settings import ConfigError, GrafanaPlugins, HelmChartVersion
 from constructs.airflow.external_secrets import API_VERSION, REFRESH_INTERVAL
 from constructs.cluster.eks_iam import PodIdentity
 from constructs.observability.names import (
     DASHBOARD_PROVIDER,
     GRAFANA_ADMIN_SECRET,
+    GRAFANA_DATASOURCE_TYPE,
     GRAFANA_DATASOURCE_UID,
     GRAFANA_NAMESPACE,
     GRAFANA_RELEASE,
@@ -51,6 +53,9 @@ class GrafanaProps:
     cluster_name: str
     region: str
     chart: HelmChartVersion
+    plugins: GrafanaPlugins
+    # Dashboard name -> its JSON (observability/dashboards/, those of the components deployed).
+    dashboards: Mapping[str, str]
     workspace: aps.CfnWorkspace
     # Its admin password is one of the deployment's secrets: under their prefix, with their key, so the External
     # Secrets controller (scoped to both) can read it.
@@ -78,8 +83,9 @@ class Grafana(Construct):
         )
         acknowledge(
             self.admin_password,
-            "Grafana reads its admin password only when it first creates the admin user; a rotated secret would no "
-            "longer match the user. Change it in Grafana (grafana cli admin reset-admin-password) and here together.",
+            "Grafana keeps no database (persistence off) and recreates its admin user from this secret at every "
+            "start, so a new value applies at the first restart after External Secrets' hourly refresh; a rotation "
+            "Lambda would add nothing but a function. Rotate by writing a new value and restarting Grafana.",
             NAG_SECRET_ROTATION,
         )
         self.identity = PodIdentity(
@@ -106,7 +112,7 @@ class Grafana(Construct):
             manifest=admin_secret_manifests(props.region, self.admin_password.secret_arn),
         )
         self.admin_secret.node.add_dependency(self.namespace, *props.after)
-        self.values = chart_values(props.chart.chart, computed_values(props, load_dashboards()))
+        self.values = chart_values(props.chart.chart, computed_values(props))
         self.chart = helm_release(
             self,
             "Chart",
@@ -166,9 +172,11 @@ def admin_secret_manifests(region: str, secret_arn: str) -> list[dict[str, Any]]
     ]
 
 
-def computed_values(props: GrafanaProps, dashboards: Mapping[str, str]) -> dict[str, Any]:
+def computed_values(props: GrafanaProps) -> dict[str, Any]:
     return {
         "serviceAccount": {"name": GRAFANA_SERVICE_ACCOUNT},
+        # Installed at every start (no volume keeps it), at the version versions.yaml pins.
+        "plugins": [f"{GRAFANA_DATASOURCE_TYPE}@{props.plugins.amazon_prometheus}"],
         "nodeSelector": dict(props.core_node_labels),
         "admin": {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
         "datasources": {
@@ -178,7 +186,7 @@ def computed_values(props: GrafanaProps, dashboards: Mapping[str, str]) -> dict[
                     {
                         "name": "Amazon Managed Prometheus",
                         "uid": GRAFANA_DATASOURCE_UID,
-                        "type": "prometheus",
+                        "type": GRAFANA_DATASOURCE_TYPE,
                         "access": "proxy",
                         "isDefault": True,
                         "editable": False,
@@ -193,5 +201,5 @@ def computed_values(props: GrafanaProps, dashboards: Mapping[str, str]) -> dict[
                 ],
             }
         },
-        "dashboards": {DASHBOARD_PROVIDER: {name: {"json": text} for name, text in dashboards.items()}},
+        "dashboards": {DASHBOARD_PROVIDER: {name: {"json": text} for name, text in props.dashboards.items()}},
     }

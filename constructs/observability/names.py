@@ -27,8 +27,9 @@ GRAFANA_SERVICE_ACCOUNT = "grafana"
 GRAFANA_SECRET_STORE = "secrets-manager"
 # The Secret with admin-user and admin-password the chart reads (admin.existingSecret).
 GRAFANA_ADMIN_SECRET = "grafana-admin"
-# Every dashboard panel names this data source (observability/dashboards/*.json).
+# Every dashboard panel names this data source (observability/dashboards/*.json), of the AMP plugin's type.
 GRAFANA_DATASOURCE_UID = "amp"
+GRAFANA_DATASOURCE_TYPE = "grafana-amazonprometheus-datasource"
 # The dashboard provider of helm_values/grafana.yaml, whose folder holds the app's dashboards.
 DASHBOARD_PROVIDER = "app"
 GRAFANA_PORT = 80
