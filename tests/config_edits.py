@@ -95,7 +95,6 @@ ALTERNATIVE_CERTIFICATE = "arn:aws:acm:us-west-2:111122223333:certificate/0a1b2c
 ALTERNATIVE_HOST = "airflow.example.com"
 ALTERNATIVE_CIDR = "203.0.113.0/24"
 ALTERNATIVE_GIT_SYNC = {"repository": "https://example.com/dags.git", "branch": "main"}
-ALTERNATIVE_EMAIL = "oncall@example.com"
 ALTERNATIVES = (
     set_key("allowed_ingress_cidrs", [ALTERNATIVE_CIDR]),
     set_key("airflow.ingress.scheme", "internet-facing"),
@@ -104,9 +103,12 @@ ALTERNATIVES = (
     set_key("airflow.dags.source", "git_sync"),
     set_key("airflow.dags.git_sync", ALTERNATIVE_GIT_SYNC),
     set_key("features.spark_operator", False),
-    # Observability with alarms only: no log shipping, no metrics workspace, an email subscription.
+    # The other half of each observability toggle: no log shipping, no metrics workspace, no Grafana, no alarms;
+    # CoreDNS without its autoscaler and the core group with the Cluster Autoscaler.
     set_key("observability.logs.enabled", False),
     set_key("observability.metrics.enabled", False),
     set_key("observability.grafana.enabled", False),
-    set_key("observability.alarms.email", ALTERNATIVE_EMAIL),
+    set_key("observability.alarms.enabled", False),
+    lambda data: next(a for a in data["cluster"]["addons"] if a["name"] == "coredns").pop("configuration"),
+    set_key("cluster.cluster_autoscaler.enabled", True),
 )

@@ -6,8 +6,9 @@
   and it keeps exactly the names of observability/metrics.yaml, whose Airflow names Airflow 3.3.2 itself declares;
 - alarms: CloudWatch alarms at the config's thresholds and the AMP alerting rules (kept metric names only) go to one
   encrypted topic;
-- toggles: each part on (dev, prod) and off (dev_alternatives: logs and metrics off; a session variant with alarms
-  off; features.observability off builds no stack), and the cost-allocation tags are on every resource.
+- toggles: each part on (dev, prod) and off (dev_alternatives: logs, metrics, Grafana, alarms and CoreDNS autoscaling
+  off, the Cluster Autoscaler on; metrics without alarms and features.observability off are built, not synthesized),
+  and the cost-allocation tags are on every resource.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 import yaml
+from aws_cdk import assertions
+from aws_cdk import aws_aps as aps
+from aws_cdk import aws_kms as kms
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from config.settings import load_config
 from constructs.cluster.cluster_autoscaler import RELEASE as AUTOSCALER_RELEASE
 from constructs.cluster.cluster_autoscaler import SCALING_ACTIONS, owned_tag
 from constructs.cluster.cluster_autoscaler import SERVICE_ACCOUNT as AUTOSCALER_SERVICE_ACCOUNT
+from constructs.observability.alarms import AlarmTopic, AlarmTopicProps
 from constructs.observability.grafana import QUERY_ACTIONS
 from constructs.observability.metrics_catalog import load_metrics_catalog
 from constructs.observability.names import (
@@ -44,7 +49,7 @@ from constructs.observability.names import (
 )
 from constructs.shared.tags import COST_ALLOCATION_TAG_KEYS
 from stacks.app_stacks import build_stacks
-from tests.config_edits import ALTERNATIVE_EMAIL, set_key
+from tests.config_edits import config_with, set_key
 from tests.releases import Release, render_release
 from tests.support import (
     core_validation_error,
@@ -56,7 +61,7 @@ from tests.support import (
     selector_matches,
     transitive_dependencies,
 )
-from tests.synth import Synthesized, cli_context, synthesize_with
+from tests.synth import Synthesized, cli_context
 from tests.template_queries import (
     helm_release,
     kubernetes_manifests,
@@ -79,19 +84,6 @@ EXPORTER_RELEASES = {
 @pytest.fixture(scope="session")
 def fluent_bit(synthesized: Synthesized, helm: Path, charts_dir: Path) -> Release:
     return render_release(synthesized, "observability", FLUENT_BIT_RELEASE, helm, charts_dir)
-
-
-@pytest.fixture(scope="session")
-def dev_variant(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """dev with the other half of three toggles: alarms off, CoreDNS's autoscaler removed, the Cluster Autoscaler on.
-    Synthesized with the compliance checks, which the autoscaler's IAM must pass."""
-    return synthesize_with(
-        "dev",
-        set_key("observability.alarms.enabled", False),
-        lambda data: next(a for a in data["cluster"]["addons"] if a["name"] == "coredns").pop("configuration"),
-        set_key("cluster.cluster_autoscaler.enabled", True),
-        tmp_path=tmp_path_factory.mktemp("dev-variant"),
-    )
 
 
 def _observability(synthesized: Synthesized) -> dict:
@@ -587,37 +579,45 @@ def test_airflow_alerts_use_only_kept_metrics_and_go_to_the_topic(synthesized: S
 # ---- toggles, one pair each ----
 
 
-def test_with_logs_and_metrics_off_only_the_alarms_remain(dev_alternatives: Synthesized) -> None:
+def test_with_every_part_off_only_the_key_remains(dev_alternatives: Synthesized) -> None:
     template = _observability(dev_alternatives)
-    for resource_type in (
-        "Custom::AWSCDK-EKS-HelmChart",
-        "Custom::AWSCDK-EKS-KubernetesResource",
-        "AWS::APS::Workspace",
-        "AWS::APS::RuleGroupsNamespace",
-        "AWS::Logs::LogGroup",
-        "AWS::EKS::PodIdentityAssociation",
-    ):
-        assert not resources_of_type(template, resource_type), resource_type
-    assert len(resources_of_type(template, "AWS::CloudWatch::Alarm")) == 8
-    (subscription,) = resources_of_type(template, "AWS::SNS::Subscription").values()
-    assert (subscription["Properties"]["Protocol"], subscription["Properties"]["Endpoint"]) == (
-        "email",
-        ALTERNATIVE_EMAIL,
-    )
-    # The Spark Operator is off in this variant, and with it its scrape job (no metrics at all here).
+    assert {r["Type"] for r in template["Resources"].values()} == {"AWS::KMS::Key", "AWS::KMS::Alias"}
+    # The Spark Operator is off in this variant too.
     assert "spark" not in {name.rsplit("-", 1)[-1] for name in dev_alternatives.stack_names}
 
 
-def test_with_alarms_off_there_is_no_topic_alarm_or_rule(dev_variant: Synthesized) -> None:
-    template = _observability(dev_variant)
-    for resource_type in ("AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::APS::RuleGroupsNamespace"):
-        assert not resources_of_type(template, resource_type), resource_type
-    _, workspace = only_resource(template, "AWS::APS::Workspace")
-    assert "AlertManagerDefinition" not in workspace["Properties"]
-    helm_release(template, FLUENT_BIT_RELEASE)
+def test_metrics_without_alarms_have_no_alert_manager(dev_alternatives: Synthesized, tmp_path: Path) -> None:
+    """Alarms off, metrics on: the workspace has no alert manager and no rules (built, not synthesized: the
+    stack's constructs are the same as in dev, whose synth runs the compliance checks)."""
+    config = config_with("dev", set_key("observability.alarms.enabled", False), tmp_path=tmp_path)
+    stacks = build_stacks(cdk.App(context=cli_context("dev"), outdir=str(tmp_path / "out")), config)
+    (observability,) = [s for s in stacks if s.stack_name.endswith("-observability")]
+    kinds = {c.cfn_resource_type for c in observability.node.find_all() if isinstance(c, cdk.CfnResource)}
+    assert "AWS::APS::Workspace" in kinds
+    assert not kinds & {"AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::APS::RuleGroupsNamespace"}
+    (workspace,) = [c for c in observability.node.find_all() if isinstance(c, aps.CfnWorkspace)]
+    assert workspace.alert_manager_definition is None
 
 
-def test_coredns_scales_through_the_addon_configuration(synthesized: Synthesized, dev_variant: Synthesized) -> None:
+def test_an_email_in_config_is_subscribed_to_the_topic() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Topic", env=cdk.Environment(region="us-west-2"))
+    AlarmTopic(
+        stack,
+        "AlarmTopic",
+        props=AlarmTopicProps(key=kms.Key(stack, "Key"), topic_name="t-alarms", email="oncall@example.com"),
+    )
+    template = assertions.Template.from_stack(stack).to_json()
+    (subscription,) = resources_of_type(template, "AWS::SNS::Subscription").values()
+    assert (subscription["Properties"]["Protocol"], subscription["Properties"]["Endpoint"]) == (
+        "email",
+        "oncall@example.com",
+    )
+
+
+def test_coredns_scales_through_the_addon_configuration(
+    synthesized: Synthesized, dev_alternatives: Synthesized
+) -> None:
     def coredns(cluster_template: dict) -> dict:
         (addon,) = [
             r["Properties"]
@@ -630,7 +630,7 @@ def test_coredns_scales_through_the_addon_configuration(synthesized: Synthesized
     scaling = json.loads(coredns(synthesized.template("cluster"))["ConfigurationValues"])["autoScaling"]
     assert scaling == configured.configuration["autoScaling"]
     assert scaling["enabled"] is True and scaling["minReplicas"] >= 2
-    assert "ConfigurationValues" not in coredns(dev_variant.template("cluster"))
+    assert "ConfigurationValues" not in coredns(dev_alternatives.template("cluster"))
 
 
 def test_with_the_feature_off_there_is_no_observability_stack(tmp_path: Path) -> None:
@@ -679,18 +679,18 @@ def test_the_cluster_autoscaler_is_off_by_default(synthesized: Synthesized) -> N
 
 
 def test_the_cluster_autoscaler_scales_only_this_clusters_managed_groups(
-    dev_variant: Synthesized, helm: Path, charts_dir: Path
+    dev_alternatives: Synthesized, helm: Path, charts_dir: Path
 ) -> None:
-    # The variant's only release of this name: render_release's cache is keyed by env, which dev shares.
-    release = render_release(dev_variant, "cluster", AUTOSCALER_RELEASE, helm, charts_dir)
-    kubernetes_version = dev_variant.config.cluster.kubernetes_version
+    # Only the variant has this release: render_release's cache is keyed by env, which dev shares.
+    release = render_release(dev_alternatives, "cluster", AUTOSCALER_RELEASE, helm, charts_dir)
+    kubernetes_version = dev_alternatives.config.cluster.kubernetes_version
     problems = [
         f"{o['kind']} {o['metadata']['name']}: {error}"
         for o in release.objects
         if (error := core_validation_error(o, kubernetes_version)) is not None
     ]
     assert not problems, "\n".join(problems)
-    cluster_name = dev_variant.config.cluster_name
+    cluster_name = dev_alternatives.config.cluster_name
     (deployment,) = release.of_kind("Deployment")
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -699,7 +699,7 @@ def test_the_cluster_autoscaler_scales_only_this_clusters_managed_groups(
         in container["command"]
     )
     assert pod["nodeSelector"] == {"NodeGroupType": "core"}
-    template = dev_variant.template("cluster")
+    template = dev_alternatives.template("cluster")
     associations = {
         lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
         for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
