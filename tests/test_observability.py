@@ -126,6 +126,16 @@ def test_the_promql_name_reader_finds_metrics_and_skips_labels() -> None:
     assert _metric_names(expr) == {"a_bucket", "b"}
 
 
+def _assert_valid(objects: list[dict], kubernetes_version: str) -> None:
+    """Every rendered core object validates at the cluster's Kubernetes version."""
+    problems = [
+        f"{o['kind']} {o['metadata']['name']}: {error}"
+        for o in objects
+        if (error := core_validation_error(o, kubernetes_version)) is not None
+    ]
+    assert not problems, "\n".join(problems)
+
+
 def _statements(template: dict, policy_path: str) -> list[dict]:
     matches = [
         r
@@ -158,13 +168,7 @@ def test_log_groups_exist_with_the_configured_retention_and_key_before_fluent_bi
 def test_fluent_bit_renders_validates_and_ships_to_exactly_those_groups(
     synthesized: Synthesized, fluent_bit: Release
 ) -> None:
-    kubernetes_version = synthesized.config.cluster.kubernetes_version
-    problems = [
-        f"{o['kind']} {o['metadata']['name']}: {error}"
-        for o in fluent_bit.objects
-        if (error := core_validation_error(o, kubernetes_version)) is not None
-    ]
-    assert not problems, "\n".join(problems)
+    _assert_valid(fluent_bit.objects, synthesized.config.cluster.kubernetes_version)
     assert fluent_bit.namespace == LOGS_NAMESPACE
     (config_map,) = fluent_bit.of_kind("ConfigMap")
     conf = config_map["data"]["fluent-bit.conf"]
@@ -200,7 +204,7 @@ def test_fluent_bit_runs_under_its_association_and_may_only_write_its_groups(
     }
     pods = pod_templates(fluent_bit.objects, fluent_bit.namespace)
     assert pod_identity_problems(associations, fluent_bit.of_kind("ServiceAccount"), pods) == []
-    (statement,) = _statements(template, "Logs/WriteLogs")
+    (statement,) = _statements(template, "Logs/Identity/Policy")
     assert sorted(statement["Action"]) == ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
     groups = {lid for lid in resources_of_type(template, "AWS::Logs::LogGroup")}
     assert {r["Fn::GetAtt"][0] for r in statement["Resource"]} == groups
@@ -247,7 +251,7 @@ def test_the_agent_runs_under_its_association_and_may_only_write(synthesized: Sy
     _, role = manifest_of_kind(template, "ClusterRole", PROMETHEUS_AGENT)
     assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
     workspace_id, _ = only_resource(template, "AWS::APS::Workspace")
-    (statement,) = _statements(template, "Metrics/RemoteWrite")
+    (statement,) = _statements(template, "Metrics/AgentIdentity/Policy")
     assert statement["Action"] == "aps:RemoteWrite"
     assert statement["Resource"] == {"Fn::GetAtt": [workspace_id, "Arn"]}
 
@@ -404,13 +408,7 @@ def test_each_dashboard_shows_what_the_issue_asks_of_it() -> None:
 def test_grafana_renders_with_the_dashboards_and_the_sigv4_workspace_source(
     synthesized: Synthesized, grafana: Release
 ) -> None:
-    kubernetes_version = synthesized.config.cluster.kubernetes_version
-    problems = [
-        f"{o['kind']} {o['metadata']['name']}: {error}"
-        for o in grafana.objects
-        if (error := core_validation_error(o, kubernetes_version)) is not None
-    ]
-    assert not problems, "\n".join(problems)
+    _assert_valid(grafana.objects, synthesized.config.cluster.kubernetes_version)
     assert not grafana.of_kind("ClusterRole") and not grafana.of_kind("Secret"), "no RBAC, no chart-made password"
     (provider_map,) = [c for c in grafana.of_kind("ConfigMap") if c["metadata"]["name"].endswith("-dashboards-app")]
     assert {k.removesuffix(".json"): json.loads(v) for k, v in provider_map["data"].items()} == _dashboards()
@@ -456,7 +454,7 @@ def test_grafanas_admin_password_comes_through_external_secrets_and_its_role_onl
     }
     pods = pod_templates(grafana.objects, grafana.namespace)
     assert pod_identity_problems(associations, grafana.of_kind("ServiceAccount"), pods) == []
-    (statement,) = _statements(template, "Grafana/QueryMetrics")
+    (statement,) = _statements(template, "Grafana/Identity/Policy")
     assert sorted(statement["Action"]) == sorted(QUERY_ACTIONS)
     assert statement["Resource"] == {"Fn::GetAtt": [only_resource(template, "AWS::APS::Workspace")[0], "Arn"]}
 
@@ -683,13 +681,7 @@ def test_the_cluster_autoscaler_scales_only_this_clusters_managed_groups(
 ) -> None:
     # Only the variant has this release: render_release's cache is keyed by env, which dev shares.
     release = render_release(dev_alternatives, "cluster", AUTOSCALER_RELEASE, helm, charts_dir)
-    kubernetes_version = dev_alternatives.config.cluster.kubernetes_version
-    problems = [
-        f"{o['kind']} {o['metadata']['name']}: {error}"
-        for o in release.objects
-        if (error := core_validation_error(o, kubernetes_version)) is not None
-    ]
-    assert not problems, "\n".join(problems)
+    _assert_valid(release.objects, dev_alternatives.config.cluster.kubernetes_version)
     cluster_name = dev_alternatives.config.cluster_name
     (deployment,) = release.of_kind("Deployment")
     pod = deployment["spec"]["template"]["spec"]

@@ -45,6 +45,7 @@ class PodIdentity(Construct):
         service_account: str,
         description: str,
         managed_policies: Sequence[iam.IManagedPolicy] = (),
+        statements: Sequence[iam.PolicyStatement] = (),
         create_association: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -56,6 +57,10 @@ class PodIdentity(Construct):
             assumed_by=iam.SessionTagsPrincipal(iam.ServicePrincipal("pods.eks.amazonaws.com")),
             managed_policies=list(managed_policies),
         )
+        # What only this role needs, as its own policy: a construct depending on the identity (e.g. the chart whose
+        # pods use it) then waits for the permissions too.
+        if statements:
+            iam.Policy(self, "Policy", statements=list(statements)).attach_to_role(self.role)
         if create_association:
             eks.CfnPodIdentityAssociation(
                 self,

@@ -65,10 +65,6 @@ class ContainerLogs(Construct):
             namespace=LOGS_NAMESPACE,
             service_account=FLUENT_BIT_SERVICE_ACCOUNT,
             description=f"Fluent Bit of EKS cluster {props.cluster_name}: writes container and node logs",
-        )
-        writes = iam.Policy(
-            self,
-            "WriteLogs",
             statements=[
                 iam.PolicyStatement(
                     actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
@@ -77,7 +73,6 @@ class ContainerLogs(Construct):
                 )
             ],
         )
-        writes.attach_to_role(self.identity.role)
         self.values = chart_values(props.chart.chart, computed_values(props))
         self.chart = helm_release(
             self,
@@ -90,7 +85,7 @@ class ContainerLogs(Construct):
         )
         # The association and its policy first, so the first PutLogEvents already has credentials; the groups
         # first, because Fluent Bit does not create them.
-        self.chart.node.add_dependency(self.identity, writes, self.container_logs, self.node_logs, *props.after)
+        self.chart.node.add_dependency(self.identity, self.container_logs, self.node_logs, *props.after)
 
 
 def computed_values(props: ContainerLogsProps) -> dict[str, Any]:

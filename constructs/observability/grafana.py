@@ -95,13 +95,8 @@ class Grafana(Construct):
             namespace=GRAFANA_NAMESPACE,
             service_account=GRAFANA_SERVICE_ACCOUNT,
             description=f"Grafana of EKS cluster {props.cluster_name}: queries its metrics workspace",
-        )
-        queries = iam.Policy(
-            self,
-            "QueryMetrics",
             statements=[iam.PolicyStatement(actions=list(QUERY_ACTIONS), resources=[props.workspace.attr_arn])],
         )
-        queries.attach_to_role(self.identity.role)
         self.namespace = eks.KubernetesManifest(
             self, "Namespace", cluster=props.cluster, manifest=[namespace_manifest(GRAFANA_NAMESPACE)]
         )
@@ -123,7 +118,7 @@ class Grafana(Construct):
             values=self.values,
         )
         # The admin Secret must exist before the pod starts; the association before its first query.
-        self.chart.node.add_dependency(self.admin_secret, self.identity, queries, *props.after)
+        self.chart.node.add_dependency(self.admin_secret, self.identity, *props.after)
 
 
 def load_dashboards(folder: Path = DASHBOARDS_DIR) -> dict[str, str]:

@@ -71,13 +71,8 @@ class Metrics(Construct):
             namespace=METRICS_NAMESPACE,
             service_account=PROMETHEUS_AGENT,
             description=f"Prometheus agent of EKS cluster {props.cluster_name}: writes metrics to its workspace",
-        )
-        writes = iam.Policy(
-            self,
-            "RemoteWrite",
             statements=[iam.PolicyStatement(actions=["aps:RemoteWrite"], resources=[self.workspace.attr_arn])],
         )
-        writes.attach_to_role(self.identity.role)
         remote_write_url = cdk.Fn.join("", [self.workspace.attr_prometheus_endpoint, "api/v1/remote_write"])
         config = agent_config(props, remote_write_url)
         # A changed scrape config rolls the pod (Prometheus does not watch its file); the URL is left out of the
@@ -95,7 +90,7 @@ class Metrics(Construct):
             manifest=agent_manifests(props, cdk.Stack.of(self).to_json_string(config), config_hash),
         )
         # The association first, so the first remote write already has credentials.
-        self.agent.node.add_dependency(self.namespace, self.identity, writes, *props.after)
+        self.agent.node.add_dependency(self.namespace, self.identity, *props.after)
 
 
 def scrape_job(name: str, exporter: Exporter, interval: str) -> dict[str, Any]:
