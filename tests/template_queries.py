@@ -94,3 +94,15 @@ def helm_release(template: dict, release: str) -> tuple[str, dict, dict]:
 def depends_on(template: dict, logical_id: str) -> set[str]:
     value = template["Resources"][logical_id].get("DependsOn", [])
     return set([value] if isinstance(value, str) else value)
+
+
+def pod_identity_associations(template: dict) -> dict[str, tuple[str, str]]:
+    """Logical id -> (namespace, service account) of every AWS::EKS::PodIdentityAssociation in the template.
+
+    EKS add-ons (AWS::EKS::Addon PodIdentityAssociations, e.g. the EBS and EFS CSI drivers) are not here on purpose:
+    the add-on itself creates both the service account and its association, so there is nothing to cross-check.
+    """
+    return {
+        lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
+        for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
+    }

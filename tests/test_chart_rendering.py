@@ -40,7 +40,7 @@ from tests.support import (
     webhook_races,
     why_not,
 )
-from tests.template_queries import kubernetes_manifests, only_resource, resources_of_type
+from tests.template_queries import kubernetes_manifests, only_resource, pod_identity_associations, resources_of_type
 
 if TYPE_CHECKING:
     from tests.synth import Synthesized
@@ -67,18 +67,6 @@ def releases(synthesized: Synthesized, helm: Path, charts_dir: Path) -> dict[str
         for r in resources_of_type(synthesized.template("cluster"), "Custom::AWSCDK-EKS-HelmChart").values()
     ]
     return {name: render_release(synthesized, "cluster", name, helm, charts_dir) for name in sorted(names)}
-
-
-def _associations(template: dict) -> dict[str, tuple[str, str]]:
-    """Logical id -> (namespace, service account) of every AWS::EKS::PodIdentityAssociation in the template.
-
-    EKS add-ons (AWS::EKS::Addon PodIdentityAssociations, e.g. the EBS and EFS CSI drivers) are not here on purpose:
-    the add-on itself creates both the service account and its association, so there is nothing to cross-check.
-    """
-    return {
-        lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
-        for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
-    }
 
 
 def _aws_calling_pods(releases: dict[str, Release]) -> list[PodTemplate]:
@@ -174,7 +162,7 @@ def test_the_crds_helm_installs_are_the_ones_the_manifests_are_validated_against
 def test_every_pod_identity_association_names_a_service_account_a_chart_creates(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    associations = _associations(synthesized.template("cluster"))
+    associations = pod_identity_associations(synthesized.template("cluster"))
     assert associations
     service_accounts = [sa for r in releases.values() for sa in r.of_kind("ServiceAccount")]
     assert pod_identity_problems(associations, service_accounts, []) == []
@@ -186,7 +174,9 @@ def test_every_pod_that_calls_aws_runs_under_an_associated_service_account(
     pods = _aws_calling_pods(releases)
     assert {p.workload for p in pods} == AWS_CALLING_WORKLOADS
     service_accounts = [sa for r in releases.values() for sa in r.of_kind("ServiceAccount")]
-    assert pod_identity_problems(_associations(synthesized.template("cluster")), service_accounts, pods) == []
+    assert (
+        pod_identity_problems(pod_identity_associations(synthesized.template("cluster")), service_accounts, pods) == []
+    )
     assert not pod_templates(releases[KARPENTER_CRD].objects, "kube-system")
 
 
@@ -463,7 +453,7 @@ def test_external_secrets_pods_run_only_on_the_core_nodes(
 def test_external_secrets_controller_runs_as_the_associated_service_account(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    associations = [a for a in _associations(synthesized.template("cluster")).values() if a[0] == ESO]
+    associations = [a for a in pod_identity_associations(synthesized.template("cluster")).values() if a[0] == ESO]
     (controller,) = [p for p in pod_templates(releases[ESO].objects, ESO) if p.workload == f"Deployment {ESO}/{ESO}"]
     assert associations == [(controller.namespace, controller.service_account)]
     # The webhook and cert-controller run under service accounts of their own, which no association names.
@@ -505,7 +495,7 @@ def test_external_secrets_release_renders_no_crds_from_the_source_tree(
 def test_planted_association_for_a_service_account_no_chart_creates_is_reported(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    associations = _associations(synthesized.template("cluster"))
+    associations = pod_identity_associations(synthesized.template("cluster"))
     lbc_id = next(lid for lid, (_, sa) in associations.items() if sa == LBC)
     associations[lbc_id] = ("kube-system", "aws-load-balancer-controler")  # misspelt
     service_accounts = [sa for r in releases.values() for sa in r.of_kind("ServiceAccount")]
@@ -521,7 +511,7 @@ def test_planted_irsa_annotation_is_reported(synthesized: Synthesized, releases:
     service_accounts[0]["metadata"].setdefault("annotations", {})["eks.amazonaws.com/role-arn"] = (
         "arn:aws:iam::1:role/x"
     )
-    problems = pod_identity_problems(_associations(synthesized.template("cluster")), service_accounts, [])
+    problems = pod_identity_problems(pod_identity_associations(synthesized.template("cluster")), service_accounts, [])
     assert len(problems) == 1 and "IRSA" in problems[0]
 
 

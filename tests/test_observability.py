@@ -67,6 +67,7 @@ from tests.template_queries import (
     kubernetes_manifests,
     manifest_of_kind,
     only_resource,
+    pod_identity_associations,
     render,
     resources_of_type,
 )
@@ -197,11 +198,7 @@ def test_fluent_bit_runs_under_its_association_and_may_only_write_its_groups(
     synthesized: Synthesized, fluent_bit: Release
 ) -> None:
     template = _observability(synthesized)
-    associations = {
-        lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
-        for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
-        if r["Properties"]["Namespace"] == LOGS_NAMESPACE
-    }
+    associations = {lid: pair for lid, pair in pod_identity_associations(template).items() if pair[0] == LOGS_NAMESPACE}
     pods = pod_templates(fluent_bit.objects, fluent_bit.namespace)
     assert pod_identity_problems(associations, fluent_bit.of_kind("ServiceAccount"), pods) == []
     (statement,) = _statements(template, "Logs/Identity/Policy")
@@ -236,9 +233,7 @@ def test_the_agent_runs_under_its_association_and_may_only_write(synthesized: Sy
     template = _observability(synthesized)
     objects = [m for _, m in kubernetes_manifests(template) if m["metadata"].get("namespace") != GRAFANA_NAMESPACE]
     associations = {
-        lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
-        for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
-        if r["Properties"]["Namespace"] == METRICS_NAMESPACE
+        lid: pair for lid, pair in pod_identity_associations(template).items() if pair[0] == METRICS_NAMESPACE
     }
     service_accounts = [o for o in objects if o["kind"] == "ServiceAccount"]
     pods = pod_templates(objects, METRICS_NAMESPACE)
@@ -448,9 +443,7 @@ def test_grafanas_admin_password_comes_through_external_secrets_and_its_role_onl
     assert "GenerateSecretString" in secret["Properties"] and "SecretString" not in secret["Properties"]
     assert external_secret["spec"]["data"][0]["remoteRef"]["key"] == f"${{Ref:{secret_id}}}"
     associations = {
-        lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
-        for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
-        if r["Properties"]["Namespace"] == GRAFANA_NAMESPACE
+        lid: pair for lid, pair in pod_identity_associations(template).items() if pair[0] == GRAFANA_NAMESPACE
     }
     pods = pod_templates(grafana.objects, grafana.namespace)
     assert pod_identity_problems(associations, grafana.of_kind("ServiceAccount"), pods) == []
@@ -693,9 +686,7 @@ def test_the_cluster_autoscaler_scales_only_this_clusters_managed_groups(
     assert pod["nodeSelector"] == {"NodeGroupType": "core"}
     template = dev_alternatives.template("cluster")
     associations = {
-        lid: (r["Properties"]["Namespace"], r["Properties"]["ServiceAccount"])
-        for lid, r in resources_of_type(template, "AWS::EKS::PodIdentityAssociation").items()
-        if r["Properties"]["ServiceAccount"] == AUTOSCALER_SERVICE_ACCOUNT
+        lid: pair for lid, pair in pod_identity_associations(template).items() if pair[1] == AUTOSCALER_SERVICE_ACCOUNT
     }
     pods = pod_templates(release.objects, release.namespace)
     assert len(associations) == 1

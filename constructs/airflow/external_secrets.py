@@ -31,10 +31,7 @@ from constructs.airflow.names import (
     SecretRef,
 )
 from constructs.data.database import DATABASE_NAME, POSTGRES_PORT
-
-API_VERSION = "external-secrets.io/v1"
-# How soon a value changed in Secrets Manager reaches its Kubernetes Secret (pods read it when they start).
-REFRESH_INTERVAL = "1h"
+from constructs.shared.external_secrets import external_secret_manifest, secret_store_manifest
 
 # The data layer's generated secrets (plain strings), by their name there, and the Secret each becomes.
 GENERATED_SECRET_TARGETS: Mapping[str, SecretRef] = {
@@ -63,15 +60,7 @@ class AirflowExternalSecrets(Construct):
             self,
             "Store",
             cluster=props.cluster,
-            manifest=[
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": "SecretStore",
-                    "metadata": {"name": SECRET_STORE, "namespace": NAMESPACE},
-                    # No `auth`: the controller's Pod Identity credentials, which reach only Airflow's secrets.
-                    "spec": {"provider": {"aws": {"service": "SecretsManager", "region": region}}},
-                }
-            ],
+            manifest=[secret_store_manifest(SECRET_STORE, NAMESPACE, region)],
         )
         self.store.node.add_dependency(*props.after)
 
@@ -87,18 +76,7 @@ class AirflowExternalSecrets(Construct):
 
 
 def _external_secret(target: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "ExternalSecret",
-        "metadata": {"name": target, "namespace": NAMESPACE},
-        "spec": {
-            "refreshInterval": REFRESH_INTERVAL,
-            "secretStoreRef": {"kind": "SecretStore", "name": SECRET_STORE},
-            # Owner: the Secret goes when its ExternalSecret does, so a destroy leaves no copy behind.
-            "target": {"name": target, "creationPolicy": "Owner", "deletionPolicy": "Delete"},
-            **spec,
-        },
-    }
+    return external_secret_manifest(target, NAMESPACE, SECRET_STORE, spec)
 
 
 def plain_external_secret(secret: secretsmanager.ISecret, target: SecretRef) -> dict[str, Any]:

@@ -142,15 +142,13 @@ class ResourceAlarms(Construct):
         super().__init__(scope, construct_id)
         limits = props.thresholds
         db = props.database
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
-        self.query_alarms: dict[str, cloudwatch.CfnAlarm] = {}
+        self._topic = props.topic
         self._alarm(
             "DatabaseCpu",
             db.metric_cpu_utilization(period=FIVE_MINUTES, statistic="Average"),
             limits.database.cpu_percent,
             periods=3,
             what=f"metadata DB CPU at or above {limits.database.cpu_percent:g}% for 15 minutes",
-            topic=props.topic,
         )
         self._alarm(
             "DatabaseFreeStorage",
@@ -159,7 +157,6 @@ class ResourceAlarms(Construct):
             periods=1,
             comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
             what=f"metadata DB free storage at or below {limits.database.free_storage_gib:g} GiB",
-            topic=props.topic,
         )
         self._alarm(
             "DatabaseConnections",
@@ -167,7 +164,6 @@ class ResourceAlarms(Construct):
             limits.database.connections,
             periods=3,
             what=f"metadata DB connections at or above {limits.database.connections} for 15 minutes",
-            topic=props.topic,
         )
         self._alarm(
             "DagFileSystemThroughput",
@@ -181,7 +177,6 @@ class ResourceAlarms(Construct):
             limits.efs_throughput_mib_per_second * MIB * FIVE_MINUTES.to_seconds(),
             periods=3,
             what=f"DAG file system moving {limits.efs_throughput_mib_per_second:g} MiB/s or more for 15 minutes",
-            topic=props.topic,
         )
         self._alarm(
             "InterruptionQueueAge",
@@ -189,7 +184,6 @@ class ResourceAlarms(Construct):
             limits.interruption_queue_age_seconds,
             periods=1,
             what=f"Karpenter interruption notice unread for {limits.interruption_queue_age_seconds} s or more",
-            topic=props.topic,
             # An empty queue reports no age: that is the healthy case.
             missing=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
@@ -220,10 +214,10 @@ class ResourceAlarms(Construct):
                 f"{limits.alb_unhealthy_targets}+ Airflow API server targets unhealthy for 10 minutes",
             ),
         ):
-            self._query_alarm(construct_id, query, threshold, what=what, topic=props.topic)
+            self._query_alarm(construct_id, query, threshold, what=what)
 
-    def _query_alarm(self, construct_id: str, query: str, threshold: float, *, what: str, topic: sns.ITopic) -> None:
-        alarm = cloudwatch.CfnAlarm(
+    def _query_alarm(self, construct_id: str, query: str, threshold: float, *, what: str) -> None:
+        cloudwatch.CfnAlarm(
             self,
             construct_id,
             alarm_description=what,
@@ -238,10 +232,9 @@ class ResourceAlarms(Construct):
             comparison_operator="GreaterThanOrEqualToThreshold",
             # No data: no request reached the ALB, or it does not exist yet (the Airflow stack deploys beside this).
             treat_missing_data="notBreaching",
-            alarm_actions=[topic.topic_arn],
-            ok_actions=[topic.topic_arn],
+            alarm_actions=[self._topic.topic_arn],
+            ok_actions=[self._topic.topic_arn],
         )
-        self.query_alarms[construct_id] = alarm
 
     def _alarm(
         self,
@@ -251,7 +244,6 @@ class ResourceAlarms(Construct):
         *,
         periods: int,
         what: str,
-        topic: sns.ITopic,
         comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.MISSING,
     ) -> None:
@@ -266,10 +258,9 @@ class ResourceAlarms(Construct):
             treat_missing_data=missing,
             alarm_description=what,
         )
-        action = cloudwatch_actions.SnsAction(topic)
+        action = cloudwatch_actions.SnsAction(self._topic)
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
-        self.alarms[construct_id] = alarm
 
 
 def airflow_alert_rules(limits: AirflowThresholds) -> dict[str, Any]:

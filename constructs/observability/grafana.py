@@ -24,7 +24,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from config.settings import ConfigError, GrafanaPlugins, HelmChartVersion
-from constructs.airflow.external_secrets import API_VERSION, REFRESH_INTERVAL
 from constructs.cluster.eks_iam import PodIdentity
 from constructs.observability.names import (
     DASHBOARD_PROVIDER,
@@ -37,6 +36,7 @@ from constructs.observability.names import (
     GRAFANA_SERVICE_ACCOUNT,
 )
 from constructs.shared.acknowledgments import NAG_SECRET_ROTATION, acknowledge
+from constructs.shared.external_secrets import external_secret_manifest, secret_store_manifest
 from constructs.shared.helm_release import helm_release
 from constructs.shared.helm_values import chart_values
 from constructs.shared.lifecycle import Lifecycle
@@ -135,36 +135,19 @@ def load_dashboards(folder: Path = DASHBOARDS_DIR) -> dict[str, str]:
 
 
 def admin_secret_manifests(region: str, secret_arn: str) -> list[dict[str, Any]]:
-    metadata = {"namespace": GRAFANA_NAMESPACE}
-    return [
-        {
-            "apiVersion": API_VERSION,
-            "kind": "SecretStore",
-            "metadata": {**metadata, "name": GRAFANA_SECRET_STORE},
-            # No `auth`: the controller's Pod Identity credentials, which reach only this deployment's secrets.
-            "spec": {"provider": {"aws": {"service": "SecretsManager", "region": region}}},
-        },
-        {
-            "apiVersion": API_VERSION,
-            "kind": "ExternalSecret",
-            "metadata": {**metadata, "name": GRAFANA_ADMIN_SECRET},
-            "spec": {
-                "refreshInterval": REFRESH_INTERVAL,
-                "secretStoreRef": {"kind": "SecretStore", "name": GRAFANA_SECRET_STORE},
-                "target": {
-                    "name": GRAFANA_ADMIN_SECRET,
-                    "creationPolicy": "Owner",
-                    "deletionPolicy": "Delete",
-                    "template": {
-                        "engineVersion": "v2",
-                        "type": "Opaque",
-                        "data": {"admin-user": "admin", "admin-password": "{{ .password }}"},
-                    },
-                },
-                "data": [{"secretKey": "password", "remoteRef": {"key": secret_arn}}],
-            },
-        },
-    ]
+    """The store of namespace `grafana`, and the Secret with admin-user and admin-password the chart reads."""
+    external_secret = external_secret_manifest(
+        GRAFANA_ADMIN_SECRET,
+        GRAFANA_NAMESPACE,
+        GRAFANA_SECRET_STORE,
+        {"data": [{"secretKey": "password", "remoteRef": {"key": secret_arn}}]},
+    )
+    external_secret["spec"]["target"]["template"] = {
+        "engineVersion": "v2",
+        "type": "Opaque",
+        "data": {"admin-user": "admin", "admin-password": "{{ .password }}"},
+    }
+    return [secret_store_manifest(GRAFANA_SECRET_STORE, GRAFANA_NAMESPACE, region), external_secret]
 
 
 def computed_values(props: GrafanaProps) -> dict[str, Any]:
