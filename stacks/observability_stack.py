@@ -1,4 +1,4 @@
-"""The observability stack: logs, metrics and alarms, each a toggle of `observability` in config.
+"""The observability stack: logs, metrics, dashboards, cost and alarms, each a toggle of `observability` in config.
 
 It reads the cluster's and data stack's handles only and nothing reads it, so it deploys beside the Airflow and
 Spark stacks and can be turned off (`features.observability`) without touching them. Inside it: the key first;
@@ -24,15 +24,22 @@ from constructs.observability.alarms import (
 )
 from constructs.observability.container_logs import ContainerLogs, ContainerLogsProps
 from constructs.observability.grafana import Grafana, GrafanaProps, load_dashboards
-from constructs.observability.metrics import Metrics, MetricsProps
+from constructs.observability.managed_grafana import ManagedGrafanaDashboards, ManagedGrafanaProps
+from constructs.observability.metrics import AGENT_SELECTOR_LABELS, Metrics, MetricsProps
 from constructs.observability.metrics_catalog import load_metrics_catalog
 from constructs.observability.names import (
     GRAFANA_NAMESPACE,
     GRAFANA_PORT,
     GRAFANA_RELEASE,
+    METRICS_NAMESPACE,
+    OPENCOST_API_PORT,
+    OPENCOST_NAMESPACE,
+    OPENCOST_RELEASE,
+    OPENCOST_UI_PORT,
     container_log_group,
     node_log_group,
 )
+from constructs.observability.opencost import OpenCost, OpenCostProps
 from constructs.shared.encryption_key import EncryptionKey
 from stacks.base import AirflowEksStack
 from stacks.handles import ClusterHandle, DataHandle
@@ -44,7 +51,8 @@ class ObservabilityStack(AirflowEksStack):
             scope,
             "observability",
             config=config,
-            description="Airflow on EKS: container and node logs, metrics (AMP, a Prometheus agent, Grafana), alarms",
+            description="Airflow on EKS: container and node logs, metrics (AMP, a Prometheus agent), dashboards, "
+            "OpenCost, alarms",
         )
         settings = config.observability
         eks_cluster = cluster.cluster
@@ -78,12 +86,9 @@ class ObservabilityStack(AirflowEksStack):
             )
             cdk.CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn, description="Subscribe to be paged")
         if settings.metrics.enabled:
-            catalog = load_metrics_catalog()
-            exporters = {
-                name: exporter
-                for name, exporter in catalog.exporters.items()
-                if name != "spark-operator" or config.features.spark_operator
-            }
+            exporters = load_metrics_catalog().deployed(
+                {"spark_operator": config.features.spark_operator, "opencost": settings.opencost.enabled}
+            )
             metrics = Metrics(
                 self,
                 "Metrics",
@@ -109,6 +114,12 @@ class ObservabilityStack(AirflowEksStack):
                         workspace=metrics.workspace, thresholds=settings.alarms.thresholds.airflow
                     ),
                 )
+            # The Spark dashboard only where Spark runs.
+            dashboards = {
+                name: text
+                for name, text in load_dashboards().items()
+                if name != "spark" or config.features.spark_operator
+            }
             if settings.grafana.enabled:
                 grafana = Grafana(
                     self,
@@ -119,12 +130,7 @@ class ObservabilityStack(AirflowEksStack):
                         region=config.region,
                         chart=config.versions.helm_charts.grafana,
                         plugins=config.versions.grafana_plugins,
-                        # The Spark dashboard only where Spark runs.
-                        dashboards={
-                            name: text
-                            for name, text in load_dashboards().items()
-                            if name != "spark" or config.features.spark_operator
-                        },
+                        dashboards=dashboards,
                         workspace=metrics.workspace,
                         secret_prefix=config.airflow_secret_prefix,
                         secrets_key=data.key,
@@ -145,6 +151,53 @@ class ObservabilityStack(AirflowEksStack):
                     value=f"aws secretsmanager get-secret-value --secret-id {grafana.admin_password.secret_arn} "
                     "--query SecretString --output text",
                     description="Prints Grafana's admin password",
+                )
+            if settings.grafana.managed_workspace_id is not None:
+                managed = ManagedGrafanaDashboards(
+                    self,
+                    "ManagedGrafana",
+                    props=ManagedGrafanaProps(
+                        grafana_workspace_id=settings.grafana.managed_workspace_id,
+                        cluster_name=config.cluster_name,
+                        region=config.region,
+                        dashboards=dashboards,
+                        metrics_workspace=metrics.workspace,
+                        key=key,
+                        lifecycle=self.lifecycle,
+                    ),
+                )
+                cdk.CfnOutput(
+                    self,
+                    "ManagedGrafanaDataSourceHealth",
+                    value=managed.data_source_health,
+                    description="Grafana's check of the data source at the last delivery: OK when the workspace's "
+                    "role could query AMP",
+                )
+            if settings.opencost.enabled:
+                OpenCost(
+                    self,
+                    "OpenCost",
+                    props=OpenCostProps(
+                        cluster=eks_cluster,
+                        cluster_name=config.cluster_name,
+                        region=config.region,
+                        chart=config.versions.helm_charts.opencost,
+                        sigv4_proxy=config.versions.aws_sigv4_proxy,
+                        workspace=metrics.workspace,
+                        scrape_interval=exporters["opencost"].scrape_interval or settings.metrics.scrape_interval,
+                        agent_namespace=METRICS_NAMESPACE,
+                        agent_pod_labels=AGENT_SELECTOR_LABELS,
+                        core_node_labels=CORE_NODE_LABELS,
+                        after=(cluster.load_balancer_controller,),
+                    ),
+                )
+                cdk.CfnOutput(
+                    self,
+                    "OpenCostCommand",
+                    value=f"kubectl port-forward -n {OPENCOST_NAMESPACE} service/{OPENCOST_RELEASE} "
+                    f"{OPENCOST_UI_PORT}:{OPENCOST_UI_PORT} {OPENCOST_API_PORT}:{OPENCOST_API_PORT}",
+                    description=f"Then open http://localhost:{OPENCOST_UI_PORT}, or query "
+                    f"http://localhost:{OPENCOST_API_PORT}/allocation/compute (README: Cost visibility)",
                 )
             cdk.CfnOutput(
                 self,

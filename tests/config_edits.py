@@ -95,6 +95,9 @@ ALTERNATIVE_CERTIFICATE = "arn:aws:acm:us-west-2:111122223333:certificate/0a1b2c
 ALTERNATIVE_HOST = "airflow.example.com"
 ALTERNATIVE_CIDR = "203.0.113.0/24"
 ALTERNATIVE_GIT_SYNC = {"repository": "https://example.com/dags.git", "branch": "main"}
+# An Amazon Managed Grafana workspace id of the documented shape (g- and 10 hex digits); none exists.
+ALTERNATIVE_GRAFANA_WORKSPACE = "g-0123456789"
+
 ALTERNATIVES = (
     set_key("allowed_ingress_cidrs", [ALTERNATIVE_CIDR]),
     set_key("airflow.ingress.scheme", "internet-facing"),
@@ -103,11 +106,13 @@ ALTERNATIVES = (
     set_key("airflow.dags.source", "git_sync"),
     set_key("airflow.dags.git_sync", ALTERNATIVE_GIT_SYNC),
     set_key("features.spark_operator", False),
-    # The other half of each observability toggle: no log shipping, no metrics workspace, no Grafana, no alarms;
-    # CoreDNS without its autoscaler and the core group with the Cluster Autoscaler.
+    # The other half of each observability toggle: no log shipping, no in-cluster Grafana, no alarms, and the
+    # dashboards delivered to a managed Grafana workspace instead (the metrics workspace stays: they read it; metrics
+    # off, which adds nothing, is built in tests/test_observability.py); CoreDNS without its autoscaler and the core
+    # group with the Cluster Autoscaler. OpenCost is off in dev and on in prod.
     set_key("observability.logs.enabled", False),
-    set_key("observability.metrics.enabled", False),
     set_key("observability.grafana.enabled", False),
+    set_key("observability.grafana.managed_workspace_id", ALTERNATIVE_GRAFANA_WORKSPACE),
     set_key("observability.alarms.enabled", False),
     lambda data: next(a for a in data["cluster"]["addons"] if a["name"] == "coredns").pop("configuration"),
     set_key("cluster.cluster_autoscaler.enabled", True),

@@ -76,12 +76,16 @@ class StandIns:
             # S3 lowercases a generated bucket name and caps it at 63 characters.
             ("AWS::S3::Bucket", "Ref"): generated_name.lower()[:63],
             ("AWS::APS::Workspace", "PrometheusEndpoint"): (
-                "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-0123abcd-4567-89ef-0123-456789abcdef/"
+                f"https://aps-workspaces.us-west-2.amazonaws.com/workspaces/{WORKSPACE_ID_STAND_IN}/"
             ),
+            ("AWS::APS::Workspace", "WorkspaceId"): WORKSPACE_ID_STAND_IN,
         }
         key = (resource["Type"], attribute)
         assert key in stand_ins, f"unexpected deploy-time value {marker} ({key[0]} {key[1]}): give it a stand-in"
         return stand_ins[key]
+
+
+WORKSPACE_ID_STAND_IN = "ws-0123abcd-4567-89ef-0123-456789abcdef"
 
 
 def output_source(templates: dict[str, dict], marker: str) -> tuple[dict, str, str]:

@@ -78,6 +78,26 @@ OBSERVABILITY_BAD_INPUTS = [
         [set_key("observability.metrics.enabled", False)],
         "dev.yaml: observability.grafana.enabled: its dashboards read the metrics workspace: turn on metrics too",
     ),
+    (
+        "prod",
+        [set_key("observability.grafana.enabled", False), set_key("observability.metrics.enabled", False)],
+        "prod.yaml: observability.opencost.enabled: it reads its inputs from the metrics workspace: turn on metrics",
+    ),
+    (
+        "dev",
+        [
+            set_key("observability.grafana.enabled", False),
+            set_key("observability.grafana.managed_workspace_id", "g-0123456789"),
+            set_key("observability.metrics.enabled", False),
+        ],
+        "dev.yaml: observability.grafana.managed_workspace_id: its dashboards read the metrics workspace: turn on",
+    ),
+    (
+        "dev",
+        [set_key("observability.grafana.managed_workspace_id", "my-grafana")],
+        "dev.yaml: observability.grafana.managed_workspace_id: String should match pattern",
+    ),
+    ("dev", [delete_key("observability.opencost")], "dev.yaml: observability.opencost: is required"),
 ]
 
 

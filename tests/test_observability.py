@@ -6,9 +6,13 @@
   and it keeps exactly the names of observability/metrics.yaml, whose Airflow names Airflow 3.3.2 itself declares;
 - alarms: CloudWatch alarms at the config's thresholds and the AMP alerting rules (kept metric names only) go to one
   encrypted topic;
-- toggles: each part on (dev, prod) and off (dev_alternatives: logs, metrics, Grafana, alarms and CoreDNS autoscaling
-  off, the Cluster Autoscaler on; metrics without alarms and features.observability off are built, not synthesized),
-  and the cost-allocation tags are on every resource.
+- OpenCost (prod; off in dev): renders, queries the workspace only through its loopback SigV4 proxy, and the agent
+  scrapes its exporter and the kubelets' cAdvisor, dropping the series OpenCost never reads;
+- Amazon Managed Grafana (dev_alternatives): the deploy-time delivery gets every dashboard on the cluster's own data
+  source, and its role may only manage its service account in that workspace;
+- toggles: each part on (dev, prod) and off (dev_alternatives: logs, in-cluster Grafana, alarms and CoreDNS
+  autoscaling off, the Cluster Autoscaler on; every part off, metrics without alarms and features.observability off
+  are built, not synthesized), and the cost-allocation tags are on every resource.
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from aws_cdk import aws_aps as aps
 from aws_cdk import aws_kms as kms
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from config.settings import load_config
+from config.settings import ConfigError, load_config
 from constructs.cluster.cluster_autoscaler import RELEASE as AUTOSCALER_RELEASE
 from constructs.cluster.cluster_autoscaler import SCALING_ACTIONS, owned_tag
 from constructs.cluster.cluster_autoscaler import SERVICE_ACCOUNT as AUTOSCALER_SERVICE_ACCOUNT
+from constructs.cluster.eks_cluster import CORE_NODE_LABELS
 from constructs.observability.alarms import AlarmTopic, AlarmTopicProps
 from constructs.observability.grafana import QUERY_ACTIONS
+from constructs.observability.managed_grafana import GRAFANA_ACTIONS, grafana_uid
 from constructs.observability.metrics_catalog import load_metrics_catalog
 from constructs.observability.names import (
     FLUENT_BIT_RELEASE,
@@ -43,15 +49,22 @@ from constructs.observability.names import (
     GRAFANA_RELEASE,
     LOGS_NAMESPACE,
     METRICS_NAMESPACE,
+    OPENCOST_API_PORT,
+    OPENCOST_NAMESPACE,
+    OPENCOST_RELEASE,
+    OPENCOST_SERVICE_ACCOUNT,
+    OPENCOST_UI_PORT,
     PROMETHEUS_AGENT,
+    SPARK_APPLICATION_LABEL,
     container_log_group,
     node_log_group,
 )
 from constructs.shared.tags import COST_ALLOCATION_TAG_KEYS
 from stacks.app_stacks import build_stacks
-from tests.config_edits import config_with, set_key
+from tests.config_edits import ALTERNATIVE_GRAFANA_WORKSPACE, config_with, set_key
 from tests.releases import Release, render_release
 from tests.support import (
+    WORKSPACE_ID_STAND_IN,
     core_validation_error,
     crd_errors,
     crd_schemas,
@@ -79,7 +92,15 @@ EXPORTER_RELEASES = {
     "karpenter": ("cluster", "karpenter"),
     "aws-load-balancer-controller": ("cluster", "aws-load-balancer-controller"),
     "spark-operator": ("spark", "spark-operator"),
+    "opencost": ("observability", OPENCOST_RELEASE),
 }
+
+
+def _deployed_exporters(synthesized: Synthesized) -> dict:
+    config = synthesized.config
+    return CATALOG.deployed(
+        {"spark_operator": config.features.spark_operator, "opencost": config.observability.opencost.enabled}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -244,7 +265,15 @@ def test_the_agent_runs_under_its_association_and_may_only_write(synthesized: Sy
     assert "--agent" in container["args"]
     assert pod_identity_problems(associations, service_accounts, pods) == []
     _, role = manifest_of_kind(template, "ClusterRole", PROMETHEUS_AGENT)
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+    reads_kubelets = [
+        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["nodes/metrics"], "verbs": ["get"]},
+    ]
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+        # cAdvisor, for OpenCost only: the kubelet authorizes /metrics/cadvisor as nodes/metrics (not nodes/proxy).
+        *(reads_kubelets if synthesized.config.observability.opencost.enabled else []),
+    ]
     workspace_id, _ = only_resource(template, "AWS::APS::Workspace")
     (statement,) = _statements(template, "Metrics/AgentIdentity/Policy")
     assert statement["Action"] == "aps:RemoteWrite"
@@ -270,8 +299,10 @@ def test_each_scrape_job_finds_its_exporters_pods_in_the_rendered_charts(
     synthesized: Synthesized, helm: Path, charts_dir: Path
 ) -> None:
     jobs = {job["job_name"]: job for job in _prometheus_config(_observability(synthesized))["scrape_configs"]}
-    assert set(jobs) == set(CATALOG.exporters)
+    assert set(jobs) == set(_deployed_exporters(synthesized))
     for name, (component, release_name) in EXPORTER_RELEASES.items():
+        if name not in jobs:
+            continue
         scrape = CATALOG.exporters[name].scrape
         (sd,) = jobs[name]["kubernetes_sd_configs"]
         assert sd["namespaces"]["names"] == [scrape.namespace]
@@ -306,8 +337,11 @@ def test_airflow_sends_tagged_statsd_to_the_exporter_the_agent_scrapes(synthesiz
 def test_the_agent_keeps_exactly_the_listed_series(synthesized: Synthesized) -> None:
     jobs = {job["job_name"]: job for job in _prometheus_config(_observability(synthesized))["scrape_configs"]}
     for name, job in jobs.items():
-        (keep,) = job["metric_relabel_configs"]
+        keep, *drops = job["metric_relabel_configs"]
         assert keep["action"] == "keep" and keep["source_labels"] == ["__name__"]
+        assert [(d["action"], d["source_labels"]) for d in drops] == [
+            ("drop", list(rule.labels)) for rule in CATALOG.exporters[name].drop
+        ]
         pattern = re.compile(f"^(?:{keep['regex']})$")
         listed = {series for m in CATALOG.exporters[name].metrics for series in m.series}
         assert all(pattern.match(series) for series in listed)
@@ -567,23 +601,249 @@ def test_airflow_alerts_use_only_kept_metrics_and_go_to_the_topic(synthesized: S
     ]
 
 
+# ---- cost visibility (OpenCost) ----
+
+
+def _relabel_drops(job: dict, labels: dict[str, str]) -> bool:
+    """Whether the job's drop rules drop a series with these labels, as Prometheus relabels: the source labels'
+    values (a missing label is empty) joined with ";" must match the rule's regex in full."""
+    return any(
+        re.fullmatch(rule["regex"], ";".join(labels.get(label, "") for label in rule["source_labels"]))
+        for rule in job["metric_relabel_configs"][1:]
+    )
+
+
+def test_cadvisor_keeps_what_opencost_reads_and_drops_the_rest(synthesized: Synthesized) -> None:
+    jobs = {job["job_name"]: job for job in _prometheus_config(_observability(synthesized))["scrape_configs"]}
+    if not synthesized.config.observability.opencost.enabled:
+        assert not {"cadvisor", "opencost"} & set(jobs)
+        return
+    job = jobs["cadvisor"]
+    # OpenCost reads at 5-minute resolution: both of its inputs every 2 minutes, not the env's 60 s.
+    assert job["scrape_interval"] == jobs["opencost"]["scrape_interval"] == "2m"
+    assert (job["scheme"], job["metrics_path"], job["kubernetes_sd_configs"]) == (
+        "https",
+        "/metrics/cadvisor",
+        [{"role": "node"}],
+    )
+    # The kubelet's serving certificate is the cluster CA's; the token is the agent's own.
+    assert job["tls_config"] == {"ca_file": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"}
+    assert "insecure_skip_verify" not in json.dumps(job)
+    assert {"source_labels": ["__meta_kubernetes_node_name"], "target_label": "node"} in job["relabel_configs"]
+    container = {"namespace": "airflow", "pod": "airflow-scheduler-0", "container": "scheduler", "id": "/kubepods/x"}
+    kept = [
+        {"__name__": "container_cpu_usage_seconds_total", **container},
+        {"__name__": "container_memory_working_set_bytes", **container},
+        {"__name__": "container_fs_usage_bytes", "id": "/", "device": "/dev/nvme0n1p1"},  # the node's disk
+        {"__name__": "container_network_receive_bytes_total", "pod": "airflow-scheduler-0", "interface": "eth0"},
+    ]
+    dropped = [
+        {"__name__": "container_cpu_usage_seconds_total", **container, "container": ""},  # the pod's cgroup
+        {"__name__": "container_memory_working_set_bytes", **container, "container": "POD"},  # the sandbox
+        {"__name__": "container_fs_usage_bytes", "id": "/system.slice/containerd.service"},
+        {"__name__": "container_fs_limit_bytes", **container},  # OpenCost reads the node's disk only
+        {"__name__": "container_network_transmit_bytes_total", "interface": "eth0"},  # the node's own
+    ]
+    assert [series for series in kept if _relabel_drops(job, series)] == []
+    assert [series for series in dropped if not _relabel_drops(job, series)] == []
+    # OpenCost's own series describe other pods: their namespace and pod labels win over the target's.
+    assert jobs["opencost"]["honor_labels"] is True
+    assert all("honor_labels" not in jobs[name] for name in jobs if name != "opencost")
+
+
+@pytest.fixture(scope="session")
+def opencost(prod: Synthesized, helm: Path, charts_dir: Path) -> Release:
+    """OpenCost as prod installs it (dev leaves it out: test_opencost_is_off_in_dev_and_on_in_prod)."""
+    return render_release(prod, "observability", OPENCOST_RELEASE, helm, charts_dir)
+
+
+def test_opencost_is_off_in_dev_and_on_in_prod(synthesized: Synthesized) -> None:
+    releases = {
+        r["Properties"]["Chart"]
+        for r in resources_of_type(_observability(synthesized), "Custom::AWSCDK-EKS-HelmChart").values()
+    }
+    assert (OPENCOST_RELEASE in releases) is synthesized.config.observability.opencost.enabled
+    assert synthesized.config.observability.opencost.enabled is (synthesized.config.env_name == "prod")
+
+
+def test_opencost_renders_and_queries_the_workspace_only_through_its_loopback_proxy(
+    prod: Synthesized, opencost: Release
+) -> None:
+    synthesized = prod
+    _assert_valid(opencost.objects, synthesized.config.cluster.kubernetes_version)
+    (deployment,) = opencost.of_kind("Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in pod["containers"]}
+    assert set(containers) == {"opencost", "opencost-ui", "sigv4-proxy"}
+    env = {e["name"]: e.get("value") for e in containers["opencost"]["env"]}
+    assert env["PROMETHEUS_SERVER_ENDPOINT"] == f"http://127.0.0.1:8005/workspaces/{WORKSPACE_ID_STAND_IN}"
+    assert env["CLUSTER_ID"] == synthesized.config.cluster_name
+    # AMP serves no status/config, so OpenCost is told how often its inputs are scraped.
+    jobs = {job["job_name"]: job for job in _prometheus_config(_observability(synthesized))["scrape_configs"]}
+    assert env["KUBECOST_SCRAPE_INTERVAL"] == jobs["opencost"]["scrape_interval"] == jobs["cadvisor"]["scrape_interval"]
+    assert env["MCP_SERVER_ENABLED"] == "false"
+    proxy = containers["sigv4-proxy"]
+    region = synthesized.config.region
+    assert proxy["image"] == synthesized.config.versions.aws_sigv4_proxy.image
+    assert proxy["args"] == [
+        "--name",
+        "aps",
+        "--region",
+        region,
+        "--host",
+        f"aps-workspaces.{region}.amazonaws.com",
+        "--port",
+        "127.0.0.1:8005",
+    ]
+    # Only the pod's own containers reach the proxy: it has no port, and the Service offers the API and UI only.
+    assert "ports" not in proxy
+    (service,) = opencost.of_kind("Service")
+    assert sorted(p["port"] for p in service["spec"]["ports"]) == [OPENCOST_API_PORT, OPENCOST_UI_PORT]
+    assert pod["nodeSelector"] == CORE_NODE_LABELS
+    for name, container in containers.items():
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False and context["capabilities"] == {"drop": ["ALL"]}, name
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert not opencost.of_kind("Secret"), "OpenCost needs no credential of its own"
+
+
+def test_opencost_runs_under_its_association_and_may_only_query(prod: Synthesized, opencost: Release) -> None:
+    template = _observability(prod)
+    associations = {
+        lid: pair for lid, pair in pod_identity_associations(template).items() if pair[0] == OPENCOST_NAMESPACE
+    }
+    assert list(associations.values()) == [(OPENCOST_NAMESPACE, OPENCOST_SERVICE_ACCOUNT)]
+    pods = pod_templates(opencost.objects, opencost.namespace)
+    assert pod_identity_problems(associations, opencost.of_kind("ServiceAccount"), pods) == []
+    workspace_id, _ = only_resource(template, "AWS::APS::Workspace")
+    (statement,) = _statements(template, "OpenCost/Identity/Policy")
+    assert sorted(statement["Action"]) == sorted(QUERY_ACTIONS)
+    assert statement["Resource"] == {"Fn::GetAtt": [workspace_id, "Arn"]}
+    # The agent finds the OpenCost pod: its namespace, labels and API port.
+    scrape = CATALOG.exporters["opencost"].scrape
+    (deployment,) = opencost.of_kind("Deployment")
+    assert opencost.namespace == scrape.namespace
+    assert selector_matches({"matchLabels": scrape.pod_labels}, deployment["spec"]["template"]["metadata"]["labels"])
+
+
+def test_only_the_agent_may_reach_opencosts_api(prod: Synthesized, opencost: Release) -> None:
+    """OpenCost's API passes PromQL through unauthenticated: its network policy admits the agent's pods to the API
+    port and nothing else (port-forward enters the pod and is not filtered)."""
+    template = _observability(prod)
+    _, policy = manifest_of_kind(template, "NetworkPolicy", f"{OPENCOST_RELEASE}-api")
+    assert policy["metadata"]["namespace"] == opencost.namespace
+    (deployment,) = opencost.of_kind("Deployment")
+    assert selector_matches(policy["spec"]["podSelector"], deployment["spec"]["template"]["metadata"]["labels"])
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": OPENCOST_API_PORT}]
+    (source,) = rule["from"]
+    assert source["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": METRICS_NAMESPACE}}
+    (agent,) = [
+        m
+        for _, m in kubernetes_manifests(template)
+        if m["kind"] == "Deployment" and m["metadata"]["name"] == PROMETHEUS_AGENT
+    ]
+    assert agent["metadata"]["namespace"] == METRICS_NAMESPACE
+    assert selector_matches(source["podSelector"], agent["spec"]["template"]["metadata"]["labels"])
+
+
+def test_a_grafana_uid_over_40_characters_is_a_config_error() -> None:
+    assert grafana_uid("a" * 40) == "a" * 40
+    with pytest.raises(ConfigError, match=r"^observability.grafana.managed_workspace_id: the Grafana uid a{41} is"):
+        grafana_uid("a" * 41)
+
+
+def test_spark_applications_carry_the_label_opencost_aggregates_by() -> None:
+    """The README's per-application query aggregates by the label the Spark Operator sets on drivers and executors
+    (pkg/common/spark.go LabelSparkAppName in 2.5.2); OpenCost sanitizes it as Prometheus does."""
+    assert SPARK_APPLICATION_LABEL == "sparkoperator.k8s.io/app-name"
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "aggregate=label:" + re.sub(r"[^a-zA-Z0-9_]", "_", SPARK_APPLICATION_LABEL) in readme
+
+
+# ---- Amazon Managed Grafana ----
+
+
+def test_dashboards_go_to_the_named_managed_grafana_workspace_on_the_clusters_own_source(
+    dev_alternatives: Synthesized,
+) -> None:
+    template = _observability(dev_alternatives)
+    config = dev_alternatives.config
+    cluster_name = config.cluster_name
+    assert "Custom::AWSCDK-EKS-HelmChart" not in {r["Type"] for r in template["Resources"].values()}
+    (delivery,) = resources_of_type(template, "Custom::ManagedGrafanaDashboards").values()
+    properties = delivery["Properties"]
+    workspace_id, _ = only_resource(template, "AWS::APS::Workspace")
+    assert properties["WorkspaceId"] == ALTERNATIVE_GRAFANA_WORKSPACE
+    source = properties["DataSource"]
+    assert source["Uid"] == f"{cluster_name}-{GRAFANA_DATASOURCE_UID}"
+    assert source["Url"] == {"Fn::GetAtt": [workspace_id, "PrometheusEndpoint"]}
+    assert source["Region"] == config.region
+    shipped = {name: json.loads(text) for name, text in properties["Dashboards"].items()}
+    assert set(shipped) == {"airflow", "karpenter"}, "no Spark dashboard without Spark"
+    for name, dashboard in shipped.items():
+        original = _dashboards()[name]
+        assert dashboard["uid"] == f"{cluster_name}-{original['uid']}" and len(dashboard["uid"]) <= 40
+        assert [p["title"] for p in _panels(dashboard)] == [p["title"] for p in _panels(original)]
+        sources = {json.dumps(p["datasource"], sort_keys=True) for p in _panels(dashboard)}
+        assert sources == {json.dumps({"type": GRAFANA_DATASOURCE_TYPE, "uid": source["Uid"]}, sort_keys=True)}
+    assert "ManagedGrafanaDataSourceHealth" in template["Outputs"]
+
+
+def test_the_delivery_may_only_manage_its_service_account_in_that_workspace(dev_alternatives: Synthesized) -> None:
+    template = _observability(dev_alternatives)
+    statements = _statements(template, "ManagedGrafana/DeliveryRole/DefaultPolicy")
+    grafana = [s for s in statements if any(a.startswith("grafana:") for a in _as_list(s["Action"]))]
+    (statement,) = grafana
+    assert sorted(statement["Action"]) == sorted(GRAFANA_ACTIONS)
+    assert render(statement["Resource"]) == (
+        f"arn:aws:grafana:{dev_alternatives.config.region}:${{Ref:AWS::AccountId}}:/workspaces/"
+        f"{ALTERNATIVE_GRAFANA_WORKSPACE}"
+    )
+    logs = [s for s in statements if s not in grafana]
+    assert all(set(_as_list(s["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"} for s in logs)
+    (function,) = [
+        r
+        for r in resources_of_type(template, "AWS::Lambda::Function").values()
+        if r["Metadata"]["aws:cdk:path"].endswith("ManagedGrafana/Delivery/Resource")
+    ]
+    assert function["Properties"]["Handler"] == "index.handler"
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
 # ---- toggles, one pair each ----
 
 
-def test_with_every_part_off_only_the_key_remains(dev_alternatives: Synthesized) -> None:
-    template = _observability(dev_alternatives)
-    assert {r["Type"] for r in template["Resources"].values()} == {"AWS::KMS::Key", "AWS::KMS::Alias"}
-    # The Spark Operator is off in this variant too.
-    assert "spark" not in {name.rsplit("-", 1)[-1] for name in dev_alternatives.stack_names}
-
-
-def test_metrics_without_alarms_have_no_alert_manager(dev_alternatives: Synthesized, tmp_path: Path) -> None:
-    """Alarms off, metrics on: the workspace has no alert manager and no rules (built, not synthesized: the
-    stack's constructs are the same as in dev, whose synth runs the compliance checks)."""
-    config = config_with("dev", set_key("observability.alarms.enabled", False), tmp_path=tmp_path)
+def _built_observability(tmp_path: Path, *edits) -> cdk.Stack:
+    """dev's observability stack with these config edits, built (not synthesized: it only loses constructs that
+    dev's synth runs the compliance checks on)."""
+    config = config_with("dev", *edits, tmp_path=tmp_path)
     stacks = build_stacks(cdk.App(context=cli_context("dev"), outdir=str(tmp_path / "out")), config)
     (observability,) = [s for s in stacks if s.stack_name.endswith("-observability")]
-    kinds = {c.cfn_resource_type for c in observability.node.find_all() if isinstance(c, cdk.CfnResource)}
+    return observability
+
+
+def _resource_types(stack: cdk.Stack) -> set[str]:
+    return {c.cfn_resource_type for c in stack.node.find_all() if isinstance(c, cdk.CfnResource)}
+
+
+def test_with_every_part_off_only_the_key_remains(tmp_path: Path) -> None:
+    stack = _built_observability(
+        tmp_path,
+        *(set_key(f"observability.{part}.enabled", False) for part in ("logs", "metrics", "grafana", "alarms")),
+    )
+    assert _resource_types(stack) == {"AWS::KMS::Key", "AWS::KMS::Alias"}
+
+
+def test_metrics_without_alarms_have_no_alert_manager(tmp_path: Path) -> None:
+    """Alarms off, metrics on: the workspace has no alert manager and no rules (built, not synthesized: the
+    stack's constructs are the same as in dev, whose synth runs the compliance checks)."""
+    observability = _built_observability(tmp_path, set_key("observability.alarms.enabled", False))
+    kinds = _resource_types(observability)
     assert "AWS::APS::Workspace" in kinds
     assert not kinds & {"AWS::SNS::Topic", "AWS::CloudWatch::Alarm", "AWS::APS::RuleGroupsNamespace"}
     (workspace,) = [c for c in observability.node.find_all() if isinstance(c, aps.CfnWorkspace)]

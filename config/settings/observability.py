@@ -54,6 +54,15 @@ class GrafanaConfig(StrictModel):
     # An in-cluster Grafana with the dashboards of observability/dashboards/ and the metrics workspace as its data
     # source (needs metrics on); reached by port-forward, its admin password in Secrets Manager.
     enabled: bool
+    # An existing Amazon Managed Grafana workspace in the env's region (Grafana 12 or later) to deliver the same
+    # dashboards and data source to, independent of `enabled`; its own IAM role must be allowed to query AMP.
+    managed_workspace_id: Annotated[str, Field(pattern=r"^g-[0-9a-f]{10}$")] | None
+
+
+class OpenCostConfig(StrictModel):
+    # OpenCost: what each namespace, workload and Spark application costs, from the workspace's metrics (needs
+    # metrics on); its UI and API by port-forward.
+    enabled: bool
 
 
 class AlarmThresholds(StrictModel):
@@ -82,12 +91,21 @@ class ObservabilityConfig(StrictModel):
     logs: LogsConfig
     metrics: MetricsConfig
     grafana: GrafanaConfig
+    opencost: OpenCostConfig
     alarms: AlarmsConfig
 
     @model_validator(mode="after")
-    def _grafana_needs_metrics(self) -> ObservabilityConfig:
+    def _readers_need_metrics(self) -> ObservabilityConfig:
         if self.grafana.enabled and not self.metrics.enabled:
             raise ConfigKeyError("grafana.enabled", "its dashboards read the metrics workspace: turn on metrics too")
+        if self.grafana.managed_workspace_id is not None and not self.metrics.enabled:
+            raise ConfigKeyError(
+                "grafana.managed_workspace_id", "its dashboards read the metrics workspace: turn on metrics too"
+            )
+        if self.opencost.enabled and not self.metrics.enabled:
+            raise ConfigKeyError(
+                "opencost.enabled", "it reads its inputs from the metrics workspace: turn on metrics too"
+            )
         return self
 
     def production_problems(self) -> list[ProductionProblem]:

@@ -50,6 +50,7 @@ class HelmCharts(StrictModel):
     aws_for_fluent_bit: HelmChartVersion
     cluster_autoscaler: HelmChartVersion
     grafana: HelmChartVersion
+    opencost: HelmChartVersion
 
     @model_validator(mode="after")
     def _karpenter_crds_match(self) -> HelmCharts:
@@ -134,6 +135,7 @@ class Versions(StrictModel):
     airflow: AirflowVersion
     spark: SparkVersion
     prometheus: ImageVersion
+    aws_sigv4_proxy: ImageVersion
     grafana_plugins: GrafanaPlugins
     # Karpenter's EC2NodeClass AMI alias: al2023@latest or a pinned release such as al2023@v20261101.
     karpenter_ami_alias: Annotated[str, Field(pattern=r"^al2023@(latest|v\d{8})$")]

@@ -23,7 +23,7 @@ from constructs import Construct
 
 from config.settings import ImageVersion
 from constructs.cluster.eks_iam import PodIdentity
-from constructs.observability.metrics_catalog import Exporter, MetricsCatalog
+from constructs.observability.metrics_catalog import Exporter, KubeletScrape, MetricsCatalog, PodScrape
 from constructs.observability.names import METRICS_NAMESPACE, PROMETHEUS_AGENT, PROMETHEUS_PORT
 from constructs.shared.lifecycle import Lifecycle
 from constructs.shared.namespaces import namespace_manifest
@@ -32,6 +32,9 @@ from constructs.shared.namespaces import namespace_manifest
 PROMETHEUS_UID = 65534
 CONFIG_FILE = "/etc/prometheus/prometheus.yml"
 WAL_DIR = "/prometheus"
+# The agent's pods, as its Deployment selects them (and OpenCost's network policy admits them).
+AGENT_SELECTOR_LABELS = {"app.kubernetes.io/name": PROMETHEUS_AGENT}
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,11 +97,35 @@ class Metrics(Construct):
 
 
 def scrape_job(name: str, exporter: Exporter, interval: str) -> dict[str, Any]:
-    """Pods of `exporter`'s namespace with its labels, on its metrics port, keeping only its listed names."""
+    """The exporter's targets, keeping only its listed names less its drop rules."""
     scrape = exporter.scrape
+    if isinstance(scrape, KubeletScrape):
+        job = kubelet_job(scrape)
+    else:
+        job = pod_job(scrape)
     return {
         "job_name": name,
-        "scrape_interval": interval,
+        "scrape_interval": exporter.scrape_interval or interval,
+        **job,
+        "metric_relabel_configs": [
+            {"source_labels": ["__name__"], "regex": MetricsCatalog.keep_regex(exporter), "action": "keep"},
+            *(
+                # Each label's regex grouped, so an alternation stays inside its own label.
+                {
+                    "source_labels": list(rule.labels),
+                    "regex": ";".join(f"(?:{regex})" for regex in rule.labels.values()),
+                    "action": "drop",
+                }
+                for rule in exporter.drop
+            ),
+        ],
+    }
+
+
+def pod_job(scrape: PodScrape) -> dict[str, Any]:
+    """Pods of the scrape's namespace with its labels, on its metrics port."""
+    return {
+        **({"honor_labels": True} if scrape.honor_labels else {}),
         "kubernetes_sd_configs": [
             {
                 "role": "pod",
@@ -119,10 +146,33 @@ def scrape_job(name: str, exporter: Exporter, interval: str) -> dict[str, Any]:
             {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
             {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
         ],
-        "metric_relabel_configs": [
-            {"source_labels": ["__name__"], "regex": MetricsCatalog.keep_regex(exporter), "action": "keep"}
-        ],
     }
+
+
+def kubelet_job(scrape: KubeletScrape) -> dict[str, Any]:
+    """Every node's kubelet on its HTTPS port (the node's InternalIP, which its serving certificate names), with the
+    agent's service-account token; the kubelet authorizes /metrics/* as `nodes/metrics`."""
+    return {
+        "scheme": "https",
+        "metrics_path": scrape.kubelet_path,
+        "authorization": {"credentials_file": f"{SERVICE_ACCOUNT_DIR}/token"},
+        "tls_config": {"ca_file": f"{SERVICE_ACCOUNT_DIR}/ca.crt"},
+        "kubernetes_sd_configs": [{"role": "node"}],
+        # The series' own namespace, pod and container labels stay; the node is the one OpenCost groups by.
+        "relabel_configs": [{"source_labels": ["__meta_kubernetes_node_name"], "target_label": "node"}],
+    }
+
+
+def agent_rules(exporters: Mapping[str, Exporter]) -> list[dict[str, Any]]:
+    """Discovery only: which pods exist (and their ports); with a kubelet job, also which nodes exist and their
+    kubelets' metrics. It reads no Secret or ConfigMap."""
+    rules = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+    if any(isinstance(e.scrape, KubeletScrape) for e in exporters.values()):
+        rules += [
+            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["nodes/metrics"], "verbs": ["get"]},
+        ]
+    return rules
 
 
 def agent_config(props: MetricsProps, remote_write_url: str) -> dict[str, Any]:
@@ -141,7 +191,7 @@ def agent_config(props: MetricsProps, remote_write_url: str) -> dict[str, Any]:
 
 
 def agent_manifests(props: MetricsProps, config_json: str, config_hash: str) -> list[dict[str, Any]]:
-    labels = {"app.kubernetes.io/name": PROMETHEUS_AGENT, "app.kubernetes.io/part-of": "observability"}
+    labels = {**AGENT_SELECTOR_LABELS, "app.kubernetes.io/part-of": "observability"}
     metadata = {"name": PROMETHEUS_AGENT, "namespace": METRICS_NAMESPACE, "labels": labels}
     container = {
         "name": "prometheus",
@@ -174,11 +224,10 @@ def agent_manifests(props: MetricsProps, config_json: str, config_hash: str) -> 
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata},
         {
-            # Discovery only: the agent reads which pods exist (and their ports); it reads no Secret or ConfigMap.
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": PROMETHEUS_AGENT, "labels": labels},
-            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
+            "rules": agent_rules(props.exporters),
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -200,7 +249,7 @@ def agent_manifests(props: MetricsProps, config_json: str, config_hash: str) -> 
             "spec": {
                 # One agent: a restart resumes from its write-ahead log, so a short gap is the worst case.
                 "replicas": 1,
-                "selector": {"matchLabels": {"app.kubernetes.io/name": PROMETHEUS_AGENT}},
+                "selector": {"matchLabels": AGENT_SELECTOR_LABELS},
                 "template": {
                     "metadata": {"labels": labels, "annotations": {"checksum/config": config_hash}},
                     "spec": {

@@ -7,6 +7,7 @@ as a malformed helm_values file is.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -42,16 +43,42 @@ class Metric(_Strict):
         return (self.name, *(self.name + suffix for suffix in SERIES_SUFFIXES[self.type]))
 
 
-class Scrape(_Strict):
+class PodScrape(_Strict):
+    """An exporter's pods: those of `namespace` with `pod_labels`, on their container port `port`."""
+
     namespace: str
     pod_labels: dict[str, str] = Field(min_length=1)
     port: int = Field(ge=1, le=65535)
+    # For exporters that report on other pods (OpenCost): keep their namespace/pod labels over the target's.
+    honor_labels: bool = False
+
+
+class KubeletScrape(_Strict):
+    """Every node's kubelet, on its HTTPS port, at `kubelet_path` (e.g. /metrics/cadvisor)."""
+
+    kubelet_path: str = Field(pattern=r"^/metrics(/[a-z]+)?$")
+
+
+class DropRule(_Strict):
+    """Series to drop although their name is kept: label -> regex, all of which must match (an empty regex matches
+    a missing label)."""
+
+    labels: dict[str, str] = Field(min_length=1)
+
+
+# What an exporter is deployed with, besides the metrics workspace.
+Component = Literal["spark_operator", "opencost"]
 
 
 class Exporter(_Strict):
     source: str
-    scrape: Scrape
+    scrape: PodScrape | KubeletScrape
+    # Scraped only where this component is deployed.
+    needs: Component | None = None
+    # Instead of the env's metrics.scrape_interval, for exporters whose reader needs fewer samples.
+    scrape_interval: str | None = Field(default=None, pattern=r"^[1-9][0-9]*(s|m)$")
     metrics: list[Metric] = Field(min_length=1)
+    drop: list[DropRule] = []
 
 
 class _Catalog(_Strict):
@@ -61,6 +88,14 @@ class _Catalog(_Strict):
 @dataclass(frozen=True)
 class MetricsCatalog:
     exporters: dict[str, Exporter]
+
+    def deployed(self, components: Mapping[str, bool]) -> dict[str, Exporter]:
+        """The exporters of the components deployed (`components`: component -> deployed)."""
+        return {
+            name: exporter
+            for name, exporter in self.exporters.items()
+            if exporter.needs is None or components[exporter.needs]
+        }
 
     def series(self) -> set[str]:
         """Every series name the agent keeps (plus `up`, which Prometheus writes for each target)."""

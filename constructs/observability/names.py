@@ -33,3 +33,13 @@ GRAFANA_DATASOURCE_TYPE = "grafana-amazonprometheus-datasource"
 # The dashboard provider of helm_values/grafana.yaml, whose folder holds the app's dashboards.
 DASHBOARD_PROVIDER = "app"
 GRAFANA_PORT = 80
+
+OPENCOST_NAMESPACE = "opencost"
+OPENCOST_RELEASE = "opencost"
+OPENCOST_SERVICE_ACCOUNT = "opencost"
+# The exporter's API (allocation queries, /metrics) and the UI, on the chart's Service.
+OPENCOST_API_PORT = 9003
+OPENCOST_UI_PORT = 9090
+# The Spark Operator labels every driver and executor pod with its SparkApplication's name; OpenCost aggregates by
+# a pod label in its Prometheus-sanitized form.
+SPARK_APPLICATION_LABEL = "sparkoperator.k8s.io/app-name"
