@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -13,7 +12,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--env", required=True)
     parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--started", required=True, type=float, help="epoch seconds when synth started")
+    parser.add_argument("--milliseconds", required=True, type=int, help="how long the env's `cdk synth` took")
     args = parser.parse_args()
 
     manifest = json.loads((args.outdir / "manifest.json").read_text())
@@ -22,7 +21,7 @@ def main() -> None:
     plugins = ", ".join(f"{p['pluginName']} {p['conclusion']}" for p in report["pluginReports"])
     acknowledged = 0
 
-    print(f"env {args.env}: synthesized in {time.time() - args.started:.1f}s, templates in {args.outdir}/")
+    print(f"env {args.env}: synthesized in {args.milliseconds / 1000:.1f}s, templates in {args.outdir}/")
     total = 0
     environments = set()
     file_assets = 0
