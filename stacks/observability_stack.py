@@ -184,7 +184,7 @@ class ObservabilityStack(AirflowEksStack):
                         chart=config.versions.helm_charts.opencost,
                         sigv4_proxy=config.versions.aws_sigv4_proxy,
                         workspace=metrics.workspace,
-                        scrape_interval=exporters["opencost"].scrape_interval or settings.metrics.scrape_interval,
+                        scrape_interval=exporters["opencost"].interval(settings.metrics.scrape_interval),
                         agent_namespace=METRICS_NAMESPACE,
                         agent_pod_labels=AGENT_SELECTOR_LABELS,
                         core_node_labels=CORE_NODE_LABELS,

@@ -7,10 +7,8 @@ Three more syntheses of dev cover what the shipped envs cannot show: one without
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 import constructs.data.dag_delivery as dag_delivery
 from constructs.data.dag_delivery import DAG_DELIVERY_HANDLER_DIR, DAGS_DIR
 from constructs.shared.acknowledgments import DEV_ENV_REASON
+from tests.handlers import load_handler
 from tests.synth import Synthesized, synthesize
 from tests.template_queries import by_path, only_resource, resources_of_type
 
@@ -174,10 +173,7 @@ def test_handler_code_is_the_handler_file_alone(dev: Synthesized) -> None:
 
 def test_construct_and_handler_agree_on_the_current_link(monkeypatch: pytest.MonkeyPatch) -> None:
     """Airflow reads the link the construct names; the handler is the one that swaps it."""
-    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=None))
-    spec = importlib.util.spec_from_file_location("dag_delivery_handler", DAG_DELIVERY_HANDLER_DIR / "index.py")
-    handler = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(handler)
+    handler = load_handler(monkeypatch, DAG_DELIVERY_HANDLER_DIR, modules={"boto3": types.SimpleNamespace(client=None)})
     assert dag_delivery.CURRENT_LINK == handler.CURRENT_LINK
 
 

@@ -3,11 +3,9 @@ archives and always answers CloudFormation. Real temp dirs stand in for the EFS 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import stat
-import sys
 import time
 import types
 import zipfile
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from constructs.data.dag_delivery import DAG_DELIVERY_HANDLER_DIR
+from tests.handlers import load_handler
 
 RELEASE_A = "a" * 64
 RELEASE_B = "b" * 64
@@ -28,11 +27,7 @@ DAGS_V2 = {"etl.py": "v2 etl", "reports/daily.py": "v1 daily", "reports/new.py":
 @pytest.fixture
 def handler(monkeypatch):
     """The handler module, loaded from its file as Lambda loads it, with boto3 replaced (set per test)."""
-    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=_no_aws))
-    spec = importlib.util.spec_from_file_location("dag_delivery_handler", DAG_DELIVERY_HANDLER_DIR / "index.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_handler(monkeypatch, DAG_DELIVERY_HANDLER_DIR, modules={"boto3": types.SimpleNamespace(client=_no_aws)})
 
 
 def _no_aws(name):

@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import sys
 import types
-from pathlib import Path
 
 from constructs.data.airflow_secrets import FERNET_HANDLER_DIR
+from tests.handlers import FakeResponse, load_handler
 
 
 def _load_handler(monkeypatch, put_calls: list, responses: list):
     fake_boto3 = types.SimpleNamespace(
         client=lambda name: types.SimpleNamespace(put_secret_value=lambda **kw: put_calls.append(kw))
     )
-    monkeypatch.setitem(sys.modules, "boto3", fake_boto3)
-    spec = importlib.util.spec_from_file_location("fernet_handler", Path(FERNET_HANDLER_DIR) / "index.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-
-    class _Response:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def read(self):
-            return b""
+    module = load_handler(monkeypatch, FERNET_HANDLER_DIR, modules={"boto3": fake_boto3})
 
     def fake_urlopen(request, timeout):
         responses.append(json.loads(request.data))
-        return _Response()
+        return FakeResponse(b"")
 
     monkeypatch.setattr(module.urllib.request, "urlopen", fake_urlopen)
     return module

@@ -4,16 +4,15 @@ too old for the dashboards before touching the workspace, and never hands its to
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import sys
 import types
 import urllib.error
 
 import pytest
 
 from constructs.observability.managed_grafana import MANAGED_GRAFANA_HANDLER_DIR
+from tests.handlers import FakeResponse, load_handler
 
 WORKSPACE = "g-0123456789"
 TOKEN_KEY = "glsa_not-a-real-token"
@@ -107,32 +106,28 @@ class FakeGrafana:
 
 def _load(monkeypatch, amg: FakeAmg, grafana: FakeGrafana, responses: list):
     botocore_config = types.SimpleNamespace(Config=lambda **kwargs: kwargs)
-    monkeypatch.setitem(sys.modules, "botocore", types.SimpleNamespace(config=botocore_config))
-    monkeypatch.setitem(sys.modules, "botocore.config", botocore_config)
-    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda name, config: amg))
-    spec = importlib.util.spec_from_file_location("managed_grafana_handler", MANAGED_GRAFANA_HANDLER_DIR / "index.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-
-    class _Response(io.BytesIO):
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
+    module = load_handler(
+        monkeypatch,
+        MANAGED_GRAFANA_HANDLER_DIR,
+        modules={
+            "botocore": types.SimpleNamespace(config=botocore_config),
+            "botocore.config": botocore_config,
+            "boto3": types.SimpleNamespace(client=lambda name, config: amg),
+        },
+    )
 
     def fake_urlopen(request, timeout):
         url = request.full_url
         if url.startswith("https://cloudformation.invalid/"):
             responses.append(json.loads(request.data))
-            return _Response(b"")
+            return FakeResponse(b"")
         assert url.startswith(f"https://{WORKSPACE}.grafana-workspace.us-west-2.amazonaws.com/"), url
         assert request.get_header("Authorization") == f"Bearer {TOKEN_KEY}"
         path = url.split(".amazonaws.com", 1)[1]
         status, answer = grafana(request.get_method(), path, json.loads(request.data) if request.data else None)
         if status >= 400:
             raise urllib.error.HTTPError(url, status, "error", {}, io.BytesIO(json.dumps(answer).encode()))
-        return _Response(json.dumps(answer).encode())
+        return FakeResponse(json.dumps(answer).encode())
 
     monkeypatch.setattr(module.urllib.request, "urlopen", fake_urlopen)
     return module

@@ -96,16 +96,18 @@ class ObservabilityConfig(StrictModel):
 
     @model_validator(mode="after")
     def _readers_need_metrics(self) -> ObservabilityConfig:
-        if self.grafana.enabled and not self.metrics.enabled:
-            raise ConfigKeyError("grafana.enabled", "its dashboards read the metrics workspace: turn on metrics too")
-        if self.grafana.managed_workspace_id is not None and not self.metrics.enabled:
-            raise ConfigKeyError(
-                "grafana.managed_workspace_id", "its dashboards read the metrics workspace: turn on metrics too"
-            )
-        if self.opencost.enabled and not self.metrics.enabled:
-            raise ConfigKeyError(
-                "opencost.enabled", "it reads its inputs from the metrics workspace: turn on metrics too"
-            )
+        readers = (
+            ("grafana.enabled", self.grafana.enabled, "its dashboards read the metrics workspace"),
+            (
+                "grafana.managed_workspace_id",
+                self.grafana.managed_workspace_id is not None,
+                "its dashboards read the metrics workspace",
+            ),
+            ("opencost.enabled", self.opencost.enabled, "it reads its inputs from the metrics workspace"),
+        )
+        for key, on, why in readers:
+            if on and not self.metrics.enabled:
+                raise ConfigKeyError(key, f"{why}: turn on metrics too")
         return self
 
     def production_problems(self) -> list[ProductionProblem]:

@@ -12,12 +12,11 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from constructs.shared.acknowledgments import CT_LAMBDA_IN_VPC, NAG_SECRET_ROTATION, acknowledge
-from constructs.shared.handler_role import handler_logs_and_role
+from constructs.shared.handler_role import handler_logs_and_role, python_handler
 from constructs.shared.lifecycle import Lifecycle
 
 FERNET_HANDLER_DIR = Path(__file__).resolve().parent / "fernet_key_handler"
@@ -125,13 +124,10 @@ class AirflowSecrets(Construct):
             )
         )
 
-        writer = lambda_.Function(
+        writer = python_handler(
             self,
             "FernetKeyWriter",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="index.handler",
-            code=lambda_.Code.from_asset(str(FERNET_HANDLER_DIR), exclude=["__pycache__"]),
+            handler_dir=FERNET_HANDLER_DIR,
             role=role,
             log_group=log_group,
             timeout=cdk.Duration.seconds(60),

@@ -21,7 +21,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from constructs.shared.acknowledgments import CT_LAMBDA_IN_VPC, acknowledge, wildcard_permission_findings
-from constructs.shared.handler_role import handler_logs_and_role
+from constructs.shared.handler_role import handler_logs_and_role, python_handler
 from constructs.shared.lifecycle import Lifecycle
 
 DAG_DELIVERY_HANDLER_DIR = Path(__file__).resolve().parent / "dag_delivery_handler"
@@ -69,13 +69,10 @@ class DagDelivery(Construct):
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[dags.bucket.arn_for_objects(dags.s3_object_key)])
         )
 
-        self.function = lambda_.Function(
+        self.function = python_handler(
             self,
             "DeliveryFunction",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="index.handler",
-            code=lambda_.Code.from_asset(str(DAG_DELIVERY_HANDLER_DIR), exclude=["__pycache__"]),
+            handler_dir=DAG_DELIVERY_HANDLER_DIR,
             role=role,
             log_group=log_group,
             vpc=props.vpc,

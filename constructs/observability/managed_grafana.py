@@ -21,13 +21,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_aps as aps
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from config.settings import ConfigError
 from constructs.observability.names import GRAFANA_DATASOURCE_UID
 from constructs.shared.acknowledgments import CT_LAMBDA_IN_VPC, acknowledge
-from constructs.shared.handler_role import handler_logs_and_role
+from constructs.shared.handler_role import handler_logs_and_role, python_handler
 from constructs.shared.lifecycle import Lifecycle
 
 GRAFANA_UID_MAX = 40
@@ -76,13 +75,10 @@ class ManagedGrafanaDashboards(Construct):
             f"{props.grafana_workspace_id}",
         )
         role.add_to_policy(iam.PolicyStatement(actions=list(GRAFANA_ACTIONS), resources=[workspace_arn]))
-        function = lambda_.Function(
+        function = python_handler(
             self,
             "Delivery",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="index.handler",
-            code=lambda_.Code.from_asset(str(MANAGED_GRAFANA_HANDLER_DIR), exclude=["__pycache__"]),
+            handler_dir=MANAGED_GRAFANA_HANDLER_DIR,
             role=role,
             log_group=log_group,
             # Every call it makes times out within 20 s, so a run ends well inside this.

@@ -105,7 +105,7 @@ def scrape_job(name: str, exporter: Exporter, interval: str) -> dict[str, Any]:
         job = pod_job(scrape)
     return {
         "job_name": name,
-        "scrape_interval": exporter.scrape_interval or interval,
+        "scrape_interval": exporter.interval(interval),
         **job,
         "metric_relabel_configs": [
             {"source_labels": ["__name__"], "regex": MetricsCatalog.keep_regex(exporter), "action": "keep"},

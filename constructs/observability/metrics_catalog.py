@@ -80,6 +80,10 @@ class Exporter(_Strict):
     metrics: list[Metric] = Field(min_length=1)
     drop: list[DropRule] = []
 
+    def interval(self, default: str) -> str:
+        """How often the agent scrapes it: its own interval, else the env's."""
+        return self.scrape_interval or default
+
 
 class _Catalog(_Strict):
     exporters: dict[str, Exporter]
