@@ -809,6 +809,12 @@ def test_the_delivery_may_only_manage_its_service_account_in_that_workspace(dev_
         if r["Metadata"]["aws:cdk:path"].endswith("ManagedGrafana/Delivery/Resource")
     ]
     assert function["Properties"]["Handler"] == "index.handler"
+    (invoke_config,) = [
+        r["Properties"]
+        for r in resources_of_type(template, "AWS::Lambda::EventInvokeConfig").values()
+        if r["Metadata"]["aws:cdk:path"].endswith("ManagedGrafana/Delivery/EventInvokeConfig/Resource")
+    ]
+    assert invoke_config["MaximumRetryAttempts"] == 0
 
 
 def _as_list(value) -> list:

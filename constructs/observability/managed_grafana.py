@@ -84,6 +84,9 @@ class ManagedGrafanaDashboards(Construct):
             # Every call it makes times out within 20 s, so a run ends well inside this.
             timeout=cdk.Duration.minutes(5),
             memory_size=128,
+            # CloudFormation invokes asynchronously: a retry after a timeout (the deploy already failed) would put
+            # or delete objects behind its back, possibly after the rollback's own run.
+            retry_attempts=0,
             description="Deploy-time delivery of the dashboards and data source to Amazon Managed Grafana",
         )
         acknowledge(
