@@ -1,4 +1,5 @@
-"""Prints what a synth produced: stacks, resource counts, template paths, and what `cdk deploy` would need."""
+"""Prints what a synth produced: stacks, resource counts, template paths, what `cdk deploy` would need, and the
+deploy plan (estimated duration and critical chain) and idle cost estimated from the templates."""
 
 from __future__ import annotations
 
@@ -6,6 +7,14 @@ import argparse
 import json
 from collections import Counter
 from pathlib import Path
+
+from deploy_plan import DeployPlan, load_assembly, plan_deploy
+from idle_cost import UnpricedResource, estimate, totals
+
+# `cdk deploy --all --concurrency 4`, as the README says to run it.
+DEPLOY_CONCURRENCY = 4
+# Chain steps shorter than this are left out of the printed chain (they still count in its total).
+SHOWN_STEP_MINUTES = 0.5
 
 
 def main() -> None:
@@ -54,6 +63,38 @@ def main() -> None:
         f"  cdk deploy would need: credentials for {targets} (unknown-account = the credentials' account), "
         f"that environment bootstrapped (`npx cdk bootstrap`), and {file_assets} file assets uploaded; no Docker."
     )
+    templates, dependencies = load_assembly(args.outdir)
+    print_deploy_plan(plan_deploy(templates, dependencies, concurrency=DEPLOY_CONCURRENCY))
+    print_idle_cost(templates)
+
+
+def print_deploy_plan(plan: DeployPlan) -> None:
+    airflow = next((name for name in plan.stacks if name.endswith("-airflow")), None)
+    healthy = f"Airflow healthy after ~{plan.stacks[airflow].finish:.0f} min, " if airflow else ""
+    print(
+        f"  deploy plan (estimate, `cdk deploy --all --concurrency {DEPLOY_CONCURRENCY}`): {healthy}"
+        f"every stack after ~{plan.total:.0f} min"
+    )
+    order = sorted(plan.stacks.values(), key=lambda s: (s.start, s.finish, s.name))
+    print("    stacks (minutes): " + ", ".join(f"{s.name} {s.start:.1f}-{s.finish:.1f}" for s in order))
+    chain = plan.chain(airflow)
+    parts: list[str] = []
+    for stack in dict.fromkeys(step.stack for step in chain):
+        steps = [s for s in chain if s.stack == stack and s.minutes >= SHOWN_STEP_MINUTES]
+        shown = ", ".join(f"{s.label} {s.minutes:g}" for s in steps)
+        parts.append(f"{stack} [{shown}]")
+    print(f"    critical chain{' to Airflow' if airflow else ''}: " + " -> ".join(parts))
+
+
+def print_idle_cost(templates: dict) -> None:
+    try:
+        by_category = totals(estimate(templates))
+    except UnpricedResource as err:
+        print(f"  idle cost: not estimated: {err}")
+        return
+    total = sum(by_category.values())
+    listed = ", ".join(f"{category} ${usd:.2f}" for category, usd in by_category.items())
+    print(f"  idle cost (estimate, estimates/prices.yaml): ~${total:.0f}/month: {listed}")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ class AirflowStack(AirflowEksStack):
         )
         eks_cluster = cluster.cluster
         namespace = AirflowNamespace(self, "Namespace", props=AirflowNamespaceProps(cluster=eks_cluster))
-        secrets = AirflowExternalSecrets(
+        AirflowExternalSecrets(
             self,
             "Secrets",
             props=AirflowExternalSecretsProps(
@@ -107,13 +107,12 @@ class AirflowStack(AirflowEksStack):
                     team_bucket_variable(namespace): team.bucket.bucket_name
                     for namespace, team in data.spark_teams.items()
                 },
+                # Not after the ExternalSecrets: their apply returns before ESO syncs anything, so waiting for it
+                # proves nothing; the chart's pods start once the Secrets they name exist, within its Helm wait.
                 after=(
                     namespace.worker_service_account,
-                    secrets.external_secrets,
                     dag_volume.claim,
                     *identities.identities.values(),
-                    # Charts creating Services install after the controller's fail-closed Service webhook serves.
-                    cluster.load_balancer_controller,
                 ),
             ),
         )

@@ -66,11 +66,11 @@ class ClusterStack(AirflowEksStack):
                 core_nodes=core_nodes,
             ),
         )
-        # The controllers resolve AWS endpoints through CoreDNS and run beside the other add-ons: install them after.
-        load_balancer_controller.chart.node.add_dependency(addons)
-        # The controller's Service webhook fails closed for every new Service; Karpenter's chart creates one, so it
-        # installs only once the controller serves that webhook (found by rendering both charts offline).
-        karpenter, node_pools = self._karpenter(cluster, core_nodes, after=(addons, load_balancer_controller.chart))
+        # The controllers' charts install side by side once the core nodes (which wait for the node daemons) and
+        # CoreDNS are up, since each calls AWS as it starts: none admits another's objects (the load balancer
+        # controller's Service webhook is off, helm_values/), so none waits for another.
+        load_balancer_controller.chart.node.add_dependency(*addons.cluster_dns)
+        karpenter, node_pools = self._karpenter(cluster, core_nodes, after=addons.cluster_dns)
         external_secrets = ExternalSecretsOperator(
             self,
             "ExternalSecrets",
@@ -83,8 +83,7 @@ class ClusterStack(AirflowEksStack):
                 core_nodes=core_nodes,
             ),
         )
-        # Like Karpenter's, this chart creates a Service (its webhook's), so it too installs after the controller chart.
-        external_secrets.chart.node.add_dependency(addons, load_balancer_controller.chart)
+        external_secrets.chart.node.add_dependency(*addons.cluster_dns)
         if settings.cluster_autoscaler.enabled:
             autoscaler = ClusterAutoscaler(
                 self,
@@ -97,8 +96,7 @@ class ClusterStack(AirflowEksStack):
                     core_node_labels=CORE_NODE_LABELS,
                 ),
             )
-            # Its chart creates a Service too.
-            autoscaler.chart.node.add_dependency(addons, load_balancer_controller.chart)
+            autoscaler.chart.node.add_dependency(*addons.cluster_dns)
         self.handle = ClusterHandle(
             cluster=cluster,
             core_nodes=core_nodes,

@@ -136,7 +136,7 @@ class ObservabilityStack(AirflowEksStack):
                         secrets_key=data.key,
                         lifecycle=self.lifecycle,
                         core_node_labels=CORE_NODE_LABELS,
-                        after=(cluster.external_secrets, cluster.load_balancer_controller),
+                        after=(cluster.external_secrets,),
                     ),
                 )
                 cdk.CfnOutput(
@@ -188,7 +188,6 @@ class ObservabilityStack(AirflowEksStack):
                         agent_namespace=METRICS_NAMESPACE,
                         agent_pod_labels=AGENT_SELECTOR_LABELS,
                         core_node_labels=CORE_NODE_LABELS,
-                        after=(cluster.load_balancer_controller,),
                     ),
                 )
                 cdk.CfnOutput(
@@ -216,7 +215,6 @@ class ObservabilityStack(AirflowEksStack):
                     chart=config.versions.helm_charts.aws_for_fluent_bit,
                     key=key,
                     lifecycle=self.lifecycle,
-                    after=(cluster.load_balancer_controller,),
                 ),
             )
             for name, group in (

@@ -49,7 +49,6 @@ class SparkStack(AirflowEksStack):
                 core_node_labels=CORE_NODE_LABELS,
                 after=(
                     *(job.namespace for job in self.job_namespaces.values()),
-                    cluster.load_balancer_controller,
                     # Spark pods go to this pool; on `cdk destroy` it outlives the operator that owns them.
                     cluster.node_pools[config.spark.node_pool],
                 ),

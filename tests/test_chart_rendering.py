@@ -11,6 +11,7 @@ The tests at the end plant mismatches in copies of the inputs and show the check
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -344,7 +345,9 @@ def test_webhooks_are_served_from_their_own_release(releases: dict[str, Release]
         KARPENTER_CRD: [],
         KARPENTER: [],
         LBC: [
-            ("MutatingWebhookConfiguration", "aws-load-balancer-webhook", 6),
+            # Pod webhooks that act only in namespaces or on pods labelled for them, and TargetGroupBindings; not
+            # the Service mutator (helm_values/aws-load-balancer-controller.yaml turns it off).
+            ("MutatingWebhookConfiguration", "aws-load-balancer-webhook", 5),
             ("ValidatingWebhookConfiguration", "aws-load-balancer-webhook", 3),
         ],
         # Fail closed on SecretStores, ClusterSecretStores and ExternalSecrets: the stacks that create them depend
@@ -555,7 +558,7 @@ def test_planted_webhook_served_from_another_release_is_reported(releases: dict[
     objects[LBC].remove(service)
     objects[KARPENTER].append(service)
     problems = webhook_problems(objects)
-    assert len(problems) == 9 and all(p.startswith(f"{LBC}: ") for p in problems)
+    assert len(problems) == 8 and all(p.startswith(f"{LBC}: ") for p in problems)
 
 
 def test_planted_nodepool_that_may_outlive_karpenter_is_reported(
@@ -573,28 +576,42 @@ def test_planted_nodepool_that_may_outlive_karpenter_is_reported(
     assert len(problems) == 2 * (len(karpenter.node_pools) + len(karpenter.node_classes)), problems
 
 
-def test_planted_race_with_a_fail_closed_webhook_is_reported(
-    synthesized: Synthesized, releases: dict[str, Release]
+def test_the_controller_service_webhook_is_off_so_no_chart_waits_for_the_controller(
+    releases: dict[str, Release],
 ) -> None:
-    """Without its DependsOn on the controller chart, the karpenter release races the Service webhook."""
-    template = copy.deepcopy(synthesized.template("cluster"))
-    karpenter, lbc = releases[KARPENTER], releases[LBC]
-    resource = template["Resources"][karpenter.logical_id]
-    resource["DependsOn"] = [d for d in resource["DependsOn"] if d != lbc.logical_id]
-    assert webhook_races(template, _created_by(template, releases), _waits(template)) != []
+    """It would intercept the CREATE of every Service in the cluster, failing closed: every chart would have to
+    install after the controller, and a controller outage would block every rollout that adds a Service."""
+    webhooks = [w["name"] for c in webhook_configurations(releases[LBC].objects) for w in c["webhooks"]]
+    assert "mservice.elbv2.k8s.aws" not in webhooks
+    assert releases[LBC].values["enableServiceMutatorWebhook"] is False
 
 
-def test_planted_race_of_the_external_secrets_webhook_service_is_reported(
+def _with_service_webhook(releases: dict[str, Release]) -> dict[str, Release]:
+    """The releases as they would render with the controller's Service webhook back on (failing closed)."""
+    planted = {name: dataclasses.replace(r, objects=copy.deepcopy(r.objects)) for name, r in releases.items()}
+    (config,) = [c for c in planted[LBC].objects if c["kind"] == "MutatingWebhookConfiguration"]
+    service_webhook = copy.deepcopy(config["webhooks"][0])
+    service_webhook.update(
+        name="mservice.elbv2.k8s.aws",
+        failurePolicy="Fail",
+        namespaceSelector=None,
+        objectSelector={"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "NotIn", "values": [LBC]}]},
+        rules=[{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["services"]}],
+    )
+    config["webhooks"].append(service_webhook)
+    return planted
+
+
+def test_planted_race_with_the_controller_service_webhook_is_reported(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    """Without its DependsOn on the load balancer controller chart, the external-secrets release creates its webhook's
-    Service while the controller's Service webhook (failing closed) may not serve yet."""
-    template = copy.deepcopy(synthesized.template("cluster"))
-    external_secrets, lbc = releases[ESO], releases[LBC]
-    resource = template["Resources"][external_secrets.logical_id]
-    resource["DependsOn"] = [d for d in resource["DependsOn"] if d != lbc.logical_id]
-    races = webhook_races(template, _created_by(template, releases), _waits(template))
-    assert races and all(r.startswith(f"{external_secrets.logical_id} creates Service {ESO}/") for r in races), races
+    """With the Service webhook back on, the releases that install beside the controller and create Services
+    (Karpenter's, External Secrets' webhook Service) race it: the check that allows them side by side is real."""
+    template = synthesized.template("cluster")
+    planted = _with_service_webhook(releases)
+    races = webhook_races(template, _created_by(template, planted), _waits(template))
+    racing = {race.split(" creates ")[0] for race in races}
+    assert {releases[KARPENTER].logical_id, releases[ESO].logical_id} <= racing, races
 
 
 def test_planted_pod_outside_the_restricted_standard_is_reported(releases: dict[str, Release]) -> None:

@@ -209,12 +209,20 @@ def test_handler_log_groups_are_encrypted_and_follow_the_env(synthesized: Synthe
 # ---- 2. managed add-ons ----
 
 
-def test_controller_charts_wait_for_every_addon(synthesized: Synthesized) -> None:
+def test_controller_charts_install_side_by_side_after_the_nodes_and_cluster_dns(synthesized: Synthesized) -> None:
+    """Each controller waits for the core nodes (which wait for the node daemons) and CoreDNS (each calls AWS as it
+    starts), and for no other controller: none admits another's objects, so they install in parallel."""
     template = synthesized.template("cluster")
-    addon_ids = {logical_id for logical_id, _ in _addons(template).values()}
-    for release in ("karpenter", "aws-load-balancer-controller", "external-secrets"):
-        chart_id, _, _ = helm_release(template, release)
-        assert addon_ids <= depends_on(template, chart_id), release
+    addons = _addons(template)
+    nodegroup_id, _ = only_resource(template, "AWS::EKS::Nodegroup")
+    node_daemons = {addons[name][0] for name in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")}
+    assert node_daemons <= depends_on(template, nodegroup_id)
+    releases = ("karpenter", "aws-load-balancer-controller", "external-secrets")
+    chart_ids = {release: helm_release(template, release)[0] for release in releases}
+    for release, chart_id in chart_ids.items():
+        waits_for = depends_on(template, chart_id)
+        assert {nodegroup_id, addons["coredns"][0]} <= waits_for, release
+        assert not waits_for & (set(chart_ids.values()) - {chart_id}), release
 
 
 def _addons(template: dict) -> dict[str, tuple[str, dict]]:

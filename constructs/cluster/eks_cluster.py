@@ -83,7 +83,9 @@ class EksCluster(Construct):
         )
         control_plane_logs = EncryptedLogGroup(self, "ControlPlaneLogs", props=log_settings)
         self.cluster = self._control_plane(props)
-        self.cluster.node.add_dependency(control_plane_logs)
+        # Only the control plane waits for the group (a dependency of the Cluster construct would hold its role,
+        # security group and node group too); `cdk destroy` still deletes the group only after the control plane.
+        self.cluster.node.default_child.node.add_dependency(control_plane_logs)
         acknowledge(
             self.cluster.role,
             "The AWS-managed service-role policy EKS requires for a cluster's control plane; AWS maintains it.",

@@ -8,7 +8,6 @@ the groups already existed).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +39,6 @@ class ContainerLogsProps:
     chart: HelmChartVersion
     key: kms.IKey
     lifecycle: Lifecycle
-    # The chart creates a Service: the load balancer controller's fail-closed Service webhook must serve first.
-    after: Sequence[Construct]
 
 
 class ContainerLogs(Construct):
@@ -85,7 +82,7 @@ class ContainerLogs(Construct):
         )
         # The association and its policy first, so the first PutLogEvents already has credentials; the groups
         # first, because Fluent Bit does not create them.
-        self.chart.node.add_dependency(self.identity, self.container_logs, self.node_logs, *props.after)
+        self.chart.node.add_dependency(self.identity, self.container_logs, self.node_logs)
 
 
 def computed_values(props: ContainerLogsProps) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class GrafanaProps:
     secrets_key: kms.IKey
     lifecycle: Lifecycle
     core_node_labels: Mapping[str, str]
-    # The External Secrets chart (its CRDs and webhook) and the load balancer controller (its Service webhook).
+    # The External Secrets chart: its CRDs define the admin secret's ExternalSecret, its webhook admits it.
     after: Sequence[Construct]
 
 

@@ -10,7 +10,7 @@ per Spark application by the label the Spark Operator puts on every driver and e
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +49,6 @@ class OpenCostProps:
     agent_namespace: str
     agent_pod_labels: Mapping[str, str]
     core_node_labels: Mapping[str, str]
-    # The load balancer controller (its Service webhook) must be running before the chart's Service is created.
-    after: Sequence[Construct]
 
 
 class OpenCost(Construct):
@@ -80,7 +78,7 @@ class OpenCost(Construct):
             values=self.values,
         )
         # The association before its first query.
-        self.chart.node.add_dependency(self.namespace, self.identity, *props.after)
+        self.chart.node.add_dependency(self.namespace, self.identity)
         self.network_policy = eks.KubernetesManifest(
             self, "ApiPolicy", cluster=props.cluster, manifest=[api_network_policy(props)]
         )

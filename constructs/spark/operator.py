@@ -25,8 +25,7 @@ class SparkOperatorProps:
     chart: HelmChartVersion
     job_namespaces: Sequence[str]
     core_node_labels: Mapping[str, str]
-    # The job namespaces, and the load balancer controller (its fail-closed Service webhook must serve before a
-    # chart creates Services).
+    # The job namespaces (the chart creates its Roles there) and the NodePool its Spark pods run on.
     after: Sequence[Construct]
 
 
