@@ -4,6 +4,7 @@
 #   scripts/synth.sh prod       # just prod
 # Envs synthesize in parallel (each is one app process and its jsii Node process, and most of its time is the
 # compliance checks), then each env's summary prints in order with its own synth time.
+# With no env named, it then checks README.md's diagram against cdk.out/ (scripts/diagram.py) and says if it is stale.
 source "$(dirname "$0")/bootstrap.sh"
 
 if [ "$#" -gt 0 ]; then envs=("$@"); else envs=($(cd config && ls *.yaml | sed 's/\.yaml$//')); fi
@@ -36,3 +37,10 @@ done
 [ "$failed" -eq 0 ] || exit 1
 seconds="$(awk -v ms="$(( ($(date +%s%N) - all_started) / 1000000 ))" 'BEGIN { printf "%.1f", ms / 1000 }')"
 echo "==> ${#envs[@]} env(s) synthesized in parallel: ${seconds}s wall"
+if [ "$#" -eq 0 ]; then
+  # README.md's diagram is rendered from dev's and prod's templates. Say whether this synth left it stale, but do not
+  # rewrite a tracked file behind the user's back: the line names the command, and the test suite fails until it is run.
+  status=0
+  python scripts/diagram.py --check || status=$?
+  if [ "$status" -eq 0 ]; then echo "==> README.md's diagram matches cdk.out/"; fi
+fi
