@@ -218,7 +218,7 @@ class EksCluster(Construct):
         self.core_node_role: iam.Role = node_role(
             self, "CoreNodeRole", description=f"Core managed node group of EKS cluster {props.cluster_name}"
         )
-        return self.cluster.add_nodegroup_capacity(
+        nodes = self.cluster.add_nodegroup_capacity(
             "CoreNodes",
             node_role=self.core_node_role,
             ami_type=_AMI_TYPES[core.architecture],
@@ -233,6 +233,13 @@ class EksCluster(Construct):
             ),
             subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         )
+        # aws-cdk-lib leaves Version unset, which EKS reads as the cluster's version at create only: a cluster
+        # upgrade would leave these nodes on the old minor. Naming it rolls them to the new minor's latest AMI
+        # release in the same deploy, after the control plane (the group references the cluster).
+        cfn_nodes = nodes.node.default_child
+        assert isinstance(cfn_nodes, eks.CfnNodegroup)
+        cfn_nodes.version = props.settings.kubernetes_version
+        return nodes
 
 
 def _role_name(role_arn: str) -> str:
