@@ -113,23 +113,13 @@ BUMPS: tuple[Bump, ...] = (
         )
         for name in VERSIONS["eks_addons"]
     ),
-    # The CRD chart must match the controller (config/settings/versions.py): one move. The six controller policies'
-    # descriptions name the version, and IAM cannot edit a description: they are replaced (new ones attach to the
-    # role before the old ones go).
+    # The CRD chart must match the controller (config/settings/versions.py): one move. The controllers' policies
+    # do not name the chart version (IAM cannot edit a description: they would be replaced on every upgrade).
     Bump(
         keys=("helm_charts.karpenter_crd.version", "helm_charts.karpenter.version"),
-        changes=(
-            Change(component="cluster", resource_type=HELM_CHART, prop="Version", count=2),
-            Change(
-                component="cluster", resource_type="AWS::IAM::ManagedPolicy", prop="Description", count=6, replaced=True
-            ),
-        ),
+        changes=(Change(component="cluster", resource_type=HELM_CHART, prop="Version", count=2),),
     ),
-    _chart(
-        "aws_load_balancer_controller",
-        "cluster",
-        Change(component="cluster", resource_type="AWS::IAM::ManagedPolicy", prop="Description", replaced=True),
-    ),
+    _chart("aws_load_balancer_controller", "cluster"),
     _chart("external_secrets", "cluster"),
     _chart("cluster_autoscaler", "cluster"),
     _chart("airflow", "airflow"),

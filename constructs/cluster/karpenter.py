@@ -130,7 +130,9 @@ class Karpenter(Construct):
             iam.ManagedPolicy(
                 self,
                 name,
-                description=f"Karpenter {props.chart.version} controller: {name} (upstream CloudFormation)",
+                # No chart version here: IAM cannot edit a description, so naming it would replace all six policies
+                # on every Karpenter upgrade (iam_policies/README.md says which release the file is from).
+                description=f"Karpenter controller: {name} (upstream CloudFormation)",
                 document=policy_document(document, values),
             )
             for name, document in load_policy_file(POLICY_FILE).items()

@@ -43,7 +43,8 @@ class LoadBalancerController(Construct):
         policy = iam.ManagedPolicy(
             self,
             "Policy",
-            description=f"AWS Load Balancer Controller {props.chart.version} (upstream docs/install/iam_policy.json)",
+            # No chart version: IAM cannot edit a description, so naming it would replace the policy on every upgrade.
+            description="AWS Load Balancer Controller (upstream docs/install/iam_policy.json)",
             document=policy_document(load_policy_file(POLICY_FILE), {}),
         )
         acknowledge(
