@@ -5,7 +5,8 @@
 line and exits non-zero before any construct exists, so nothing is half-created.
 
 One module per section (network, cluster, karpenter, data, logging, airflow, spark, observability, versions),
-the app root in `app`, the reading and error wording in `loader`, and what they share in `base`. Import from here:
+the app root in `app`, the reading and error wording in `loader`, and what they share in `base`; `ci` holds the
+pull-request workflow's `cdk diff` role, which is no env. Import from here:
 `from config.settings import AppConfig`.
 """
 
@@ -19,6 +20,7 @@ from config.settings.base import (
     PositiveInt,
     RemovalPolicyName,
 )
+from config.settings.ci import CiDiffRoleConfig
 from config.settings.cluster import (
     REQUIRED_ADDONS,
     AddonConfig,
@@ -37,7 +39,15 @@ from config.settings.karpenter import (
     NodePoolConfig,
     TaintConfig,
 )
-from config.settings.loader import CONFIG_DIR, ENV_NAME_PATTERN, VERSIONS_FILE, available_envs, load_config
+from config.settings.loader import (
+    CI_DIFF_ROLE_FILE,
+    CONFIG_DIR,
+    ENV_NAME_PATTERN,
+    VERSIONS_FILE,
+    available_envs,
+    load_ci_diff_role_config,
+    load_config,
+)
 from config.settings.logging import LoggingConfig
 from config.settings.network import NetworkConfig
 from config.settings.observability import (
@@ -62,6 +72,7 @@ from config.settings.versions import (
 )
 
 __all__ = [
+    "CI_DIFF_ROLE_FILE",
     "CONFIG_DIR",
     "ENV_NAME_PATTERN",
     "K8S_NAME",
@@ -75,6 +86,7 @@ __all__ = [
     "AlarmThresholds",
     "AlarmsConfig",
     "AppConfig",
+    "CiDiffRoleConfig",
     "ClusterConfig",
     "ConfigError",
     "ControlPlaneLogType",
@@ -111,5 +123,6 @@ __all__ = [
     "TaintConfig",
     "Versions",
     "available_envs",
+    "load_ci_diff_role_config",
     "load_config",
 ]

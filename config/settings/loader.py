@@ -1,7 +1,8 @@
 """Reading an env's config: `load_config(env)` turns `config/<env>.yaml` plus `versions.yaml` into an AppConfig.
 
 It owns where the files live (CONFIG_DIR, VERSIONS_FILE), which env names exist, reading YAML, and turning
-pydantic's errors into the one `ConfigError` line that names the file, the key and the problem.
+pydantic's errors into the one `ConfigError` line that names the file, the key and the problem. The pull-request
+workflow's `cdk diff` role is read the same way, by `load_ci_diff_role_config`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from pydantic import ValidationError
 
 from config.settings.app import AppConfig
 from config.settings.base import ConfigError, ConfigKeyError
+from config.settings.ci import CiDiffRoleConfig
 
 # The `config/` folder holding <env>.yaml, and the repo's versions.yaml next to it.
 CONFIG_DIR = Path(__file__).resolve().parent.parent
 VERSIONS_FILE = CONFIG_DIR.parent / "versions.yaml"
+# The pull-request workflow's `cdk diff` role, in a folder of its own so it is no env.
+CI_DIFF_ROLE_FILE = CONFIG_DIR / "ci" / "diff_role.yaml"
 
 ENV_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 
@@ -82,3 +86,25 @@ def load_config(env: str, *, config_dir: Path = CONFIG_DIR, versions_file: Path 
             key = key.removeprefix("versions.") if source == versions_file.name else key
             problems.append(f"{source}: {key}: {problem}")
         raise ConfigError("; ".join(problems)) from None
+
+
+def load_ci_diff_role_config(path: Path = CI_DIFF_ROLE_FILE) -> CiDiffRoleConfig:
+    """Read and validate the `cdk diff` role's file; raise ConfigError with one line on bad input."""
+    if not path.is_file():
+        raise ConfigError(f"{path.name}: there is no {path} (the `cdk diff` role's settings)")
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: must be a mapping of keys to values")
+    try:
+        config = CiDiffRoleConfig.model_validate(raw)
+    except ValidationError as err:
+        problems = [f"{path.name}: {key}: {problem}" for key, problem in map(_describe, err.errors())]
+        raise ConfigError("; ".join(problems)) from None
+    names = available_envs()
+    for index, env in enumerate(config.envs):
+        if env not in names:
+            raise ConfigError(
+                f"{path.name}: envs[{index}]: {env!r} is not an env: there is no config/{env}.yaml "
+                f"(available: {', '.join(names) or 'none'})"
+            )
+    return config
