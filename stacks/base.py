@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from config.settings import AppConfig
 from constructs.shared.acknowledgments import acknowledge
 from constructs.shared.lifecycle import Lifecycle
+from constructs.shared.log_group import EncryptedLogGroup, EncryptedLogGroupProps, log_function_to
 from constructs.shared.tags import tag_component
 
 
@@ -39,3 +41,13 @@ class AirflowEksStack(cdk.Stack):
     def acknowledge_cdk_provider(self, provider_id: str, reason: str, *rule_ids: str) -> None:
         """Acknowledge findings on a CDK-provided singleton custom-resource handler, which lives at stack level."""
         acknowledge(self.node.find_child(provider_id), reason, *rule_ids)
+
+    def log_cdk_provider(self, provider_id: str, logs_id: str, *, key: kms.IKey) -> None:
+        """Give a CDK-provided singleton handler a log group of this stack (its logs are worthless without the
+        stack, so it goes with it), which outlives the handler: see log_function_to."""
+        log_group = EncryptedLogGroup(
+            self, logs_id, props=EncryptedLogGroupProps(key=key, lifecycle=self.lifecycle.removed_with_the_stack())
+        ).log_group
+        handler = self.node.find_child(provider_id).node.find_child("Handler")
+        assert isinstance(handler, cdk.CfnResource)
+        log_function_to(handler, log_group.log_group_name)

@@ -13,6 +13,7 @@ from constructs.cluster.external_secrets import ExternalSecretsOperator, Externa
 from constructs.cluster.karpenter import Karpenter, KarpenterProps
 from constructs.cluster.karpenter_node_pools import KarpenterNodePools, KarpenterNodePoolsProps, NodeClassEnvironment
 from constructs.cluster.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
+from constructs.shared.tags import ownership_tags
 from stacks.base import AirflowEksStack
 from stacks.handles import ClusterHandle, NetworkHandle
 
@@ -45,6 +46,9 @@ class ClusterStack(AirflowEksStack):
         )
         cluster = eks_cluster.cluster
         core_nodes = eks_cluster.core_nodes
+        # What controllers and add-ons put on the AWS resources they create outside CloudFormation, so that what a
+        # destroy left behind can be found by the env's tags (scripts/leftovers.sh).
+        tags = ownership_tags(config.project, config.env_name)
 
         addons = ManagedAddons(
             self,
@@ -54,6 +58,7 @@ class ClusterStack(AirflowEksStack):
                 addons=settings.addons,
                 versions=config.versions.eks_addons,
                 core_nodes=core_nodes,
+                volume_tags=tags,
             ),
         )
         load_balancer_controller = LoadBalancerController(
@@ -64,6 +69,7 @@ class ClusterStack(AirflowEksStack):
                 chart=charts.aws_load_balancer_controller,
                 vpc=network.vpc,
                 core_nodes=core_nodes,
+                tags=tags,
             ),
         )
         # The controllers' charts install side by side once the core nodes (which wait for the node daemons) and
@@ -138,6 +144,7 @@ class ClusterStack(AirflowEksStack):
                     cluster_name=config.cluster_name,
                     ami_alias=config.versions.karpenter_ami_alias,
                     node_role_name=karpenter.node_role.role_name,
+                    tags=ownership_tags(config.project, config.env_name),
                 ),
                 controller=karpenter.chart,
             ),

@@ -123,6 +123,10 @@ class AirflowDataStack(AirflowEksStack):
             spark_teams=spark_teams,
         )
         if self.lifecycle.destroys_data:
+            # It empties the buckets during `cdk destroy`, so its group must outlive it.
+            self.log_cdk_provider(
+                "Custom::S3AutoDeleteObjectsCustomResourceProvider", "EmptyBucketsHandlerLogs", key=key
+            )
             self.acknowledge_cdk_provider(
                 "Custom::S3AutoDeleteObjectsCustomResourceProvider",
                 "CDK's deploy-time handler that empties the log buckets on `cdk destroy`; it only calls the S3 API.",

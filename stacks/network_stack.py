@@ -35,6 +35,11 @@ class NetworkStack(AirflowEksStack):
         # Karpenter's EC2NodeClasses select security groups by tag (as they select subnets): its nodes join this one.
         cdk.Tags.of(data_clients).add(KARPENTER_DISCOVERY_TAG, config.cluster_name)
         self.handle = NetworkHandle(vpc=network.vpc, data_clients=data_clients)
+        self.log_cdk_provider(
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
+            "RestrictDefaultSgHandlerLogs",
+            key=network.flow_log_key,
+        )
         self.acknowledge_cdk_provider(
             "Custom::VpcRestrictDefaultSGCustomResourceProvider",
             "CDK's deploy-time handler that strips the default security group's rules; it only calls the EC2 API.",

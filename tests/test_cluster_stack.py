@@ -9,6 +9,8 @@ import pytest
 import yaml
 
 from config.settings import load_config
+from constructs.cluster.eks_addons import EBS_CSI_DRIVER, with_volume_tags
+from constructs.shared.tags import ownership_tags
 from tests.config_edits import set_key
 from tests.support import node_shapes, tolerates
 from tests.synth import Synthesized, synthesize_with
@@ -292,14 +294,20 @@ def test_csi_drivers_have_their_own_pod_identity_roles(synthesized: Synthesized)
 
 
 def test_addon_configuration_is_the_config_as_sorted_json(synthesized: Synthesized) -> None:
+    """The EBS CSI driver's also carries the app's ownership tags (controller.extraVolumeTags) for its volumes."""
     addons = _addons(synthesized.template("cluster"))
-    for addon in synthesized.config.cluster.addons:
+    config = synthesized.config
+    for addon in config.cluster.addons:
         _, props = addons[addon.name]
-        if addon.configuration is None:
+        expected = addon.configuration
+        if addon.name == EBS_CSI_DRIVER:
+            expected = with_volume_tags(expected or {}, ownership_tags(config.project, config.env_name))
+            assert expected["controller"]["extraVolumeTags"] == {"project": config.project, "env": config.env_name}
+        if expected is None:
             assert "ConfigurationValues" not in props, addon.name
         else:
-            assert props["ConfigurationValues"] == json.dumps(addon.configuration, sort_keys=True), addon.name
-            assert json.loads(props["ConfigurationValues"]) == addon.configuration
+            assert props["ConfigurationValues"] == json.dumps(expected, sort_keys=True), addon.name
+            assert json.loads(props["ConfigurationValues"]) == expected
 
 
 def _untolerated_taints(template: dict, tolerations: list[dict]) -> list[str]:

@@ -65,8 +65,11 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(synthesized: 
     _, flow_log = only_resource(template, "AWS::EC2::FlowLog")
     assert flow_log["Properties"]["TrafficType"] == "ALL"
     assert flow_log["Properties"]["ResourceType"] == "VPC"
-    log_group_id, log_group = only_resource(template, "AWS::Logs::LogGroup")
-    assert flow_log["Properties"]["LogGroupName"] == {"Ref": log_group_id}
+    log_group_id = flow_log["Properties"]["LogGroupName"]["Ref"]
+    log_group = template["Resources"][log_group_id]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    # The flow logs' group is kept with the env's data; the other one is CDK's default-security-group handler's.
+    assert log_group["DeletionPolicy"] == ("Delete" if synthesized.config.removal_policy == "destroy" else "Retain")
     assert log_group["Properties"]["RetentionInDays"] == synthesized.config.logging.retention_days
     assert "Fn::GetAtt" in log_group["Properties"]["KmsKeyId"]
 

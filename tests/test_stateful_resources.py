@@ -10,9 +10,11 @@ from tests.synth import Synthesized
 from tests.template_queries import resources_of_type
 
 PINNED = yaml.safe_load((Path(__file__).parent / "stateful_resources.yaml").read_text())
-# Log groups of deploy-time handlers (the Fernet key writer, the DAG delivery, CDK's kubectl handler) hold only those
-# functions' logs; they are not Airflow or cluster state.
+# Log groups of deploy-time handlers (the Fernet key writer, the DAG delivery, CDK's kubectl handler, its default
+# security group and bucket emptying handlers) hold only those functions' logs; they are not Airflow or cluster state.
 NOT_STATE = {
+    "RestrictDefaultSgHandlerLogsLogGroupCFABC0F0",
+    "EmptyBucketsHandlerLogsLogGroup75852C92",
     "AirflowSecretsFernetKeyWriterLogsLogGroup7503819D",
     "DagDeliveryDeliveryLogsLogGroup3C356AB7",
     "SparkTeamsFolderMarkerLogsLogGroup040F6E3A",

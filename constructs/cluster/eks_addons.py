@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
@@ -15,6 +16,7 @@ from constructs.cluster.eks_iam import PodIdentity
 from constructs.shared.acknowledgments import acknowledge, aws_managed_policy_finding
 
 DEFAULT_VERSION = "default"
+EBS_CSI_DRIVER = "aws-ebs-csi-driver"
 
 # Encrypted gp3 for every PersistentVolumeClaim that names no class. WaitForFirstConsumer creates the volume in
 # the AZ of the node the pod lands on.
@@ -37,6 +39,8 @@ class ManagedAddonsProps:
     versions: Mapping[str, str]
     # Add-ons marked after_nodes wait for these nodes; the core node group waits for all the others.
     core_nodes: eks.Nodegroup
+    # On every EBS volume and snapshot the EBS CSI driver creates, whatever the StorageClass.
+    volume_tags: Mapping[str, str]
 
 
 class ManagedAddons(Construct):
@@ -44,7 +48,7 @@ class ManagedAddons(Construct):
         super().__init__(scope, construct_id)
         self.addons: dict[str, eks.CfnAddon] = {}
         for addon in props.addons:
-            resource = self._addon(props.cluster, addon, props.versions[addon.name])
+            resource = self._addon(props.cluster, addon, props.versions[addon.name], props.volume_tags)
             if addon.after_nodes:
                 resource.node.add_dependency(props.core_nodes)
             else:
@@ -60,10 +64,12 @@ class ManagedAddons(Construct):
         self.storage_class = eks.KubernetesManifest(
             self, "Gp3StorageClass", cluster=props.cluster, manifest=[GP3_STORAGE_CLASS]
         )
-        if "aws-ebs-csi-driver" in self.addons:
-            self.storage_class.node.add_dependency(self.addons["aws-ebs-csi-driver"])
+        if EBS_CSI_DRIVER in self.addons:
+            self.storage_class.node.add_dependency(self.addons[EBS_CSI_DRIVER])
 
-    def _addon(self, cluster: eks.ICluster, addon: AddonConfig, version: str) -> eks.CfnAddon:
+    def _addon(
+        self, cluster: eks.ICluster, addon: AddonConfig, version: str, volume_tags: Mapping[str, str]
+    ) -> eks.CfnAddon:
         associations = None
         if addon.pod_identity is not None:
             identity = PodIdentity(
@@ -90,6 +96,9 @@ class ManagedAddons(Construct):
                     service_account=addon.pod_identity.service_account, role_arn=identity.role.role_arn
                 )
             ]
+        configuration = addon.configuration
+        if addon.name == EBS_CSI_DRIVER:
+            configuration = with_volume_tags(configuration or {}, volume_tags)
         return eks.CfnAddon(
             self,
             addon.name,
@@ -101,7 +110,13 @@ class ManagedAddons(Construct):
             preserve_on_delete=False,
             pod_identity_associations=associations,
             # Sorted keys: the same config always gives the same template.
-            configuration_values=(
-                None if addon.configuration is None else json.dumps(addon.configuration, sort_keys=True)
-            ),
+            configuration_values=None if configuration is None else json.dumps(configuration, sort_keys=True),
         )
+
+
+def with_volume_tags(configuration: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, Any]:
+    """The add-on's `controller.extraVolumeTags` (its configuration schema's name for the driver's --extra-tags),
+    config's own extra tags kept and the app's ownership tags over them."""
+    controller = dict(configuration.get("controller") or {})
+    controller["extraVolumeTags"] = {**(controller.get("extraVolumeTags") or {}), **tags}
+    return {**configuration, "controller": controller}

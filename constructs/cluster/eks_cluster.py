@@ -31,7 +31,7 @@ from constructs.shared.acknowledgments import (
 )
 from constructs.shared.encryption_key import EncryptionKey
 from constructs.shared.lifecycle import Lifecycle
-from constructs.shared.log_group import EncryptedLogGroup, EncryptedLogGroupProps, govern_log_group
+from constructs.shared.log_group import EncryptedLogGroup, EncryptedLogGroupProps, govern_log_group, log_function_to
 from constructs.shared.node_images import ROOT_DEVICE
 
 CORE_NODE_LABELS = {"NodeGroupType": "core"}
@@ -153,12 +153,21 @@ class EksCluster(Construct):
             )
 
     def _govern_kubectl_provider(self, log_settings: EncryptedLogGroupProps) -> None:
-        """CDK's kubectl handler applies manifests and Helm charts at deploy time. Its log groups would keep two
-        years, unencrypted, and outlive `cdk destroy`: give them the cluster's key, retention and lifecycle."""
+        """CDK's kubectl handler applies manifests and Helm charts at deploy time and deletes them on `cdk destroy`.
+        Its log groups would keep two years, unencrypted, and be deleted before the handler's last run: give them the
+        cluster's key, retention and lifecycle, and make them outlive the functions."""
         provider = self.cluster.node.find_child("KubectlProvider")
-        for child in provider.node.find_all():
-            if isinstance(child, logs.CfnLogGroup):
-                govern_log_group(child, props=log_settings)
+        handler = provider.node.find_child("Handler")
+        on_event = provider.node.find_child("Provider").node.find_child("framework-onEvent")
+        for function in (handler, on_event):
+            log_group = function.node.find_child("LogGroup").node.default_child
+            assert isinstance(log_group, logs.CfnLogGroup)
+            govern_log_group(log_group, props=log_settings)
+            # CDK names the group `/aws/lambda/<function>`, which makes the group depend on the function: deleted
+            # first, while the handler still runs for every manifest `cdk destroy` deletes. A generated name lets
+            # the function depend on the group instead.
+            log_group.add_property_deletion_override("LogGroupName")
+            log_function_to(function.node.default_child, log_group.ref)
         acknowledge(
             provider,
             "aws-cdk-lib's kubectl handler and its provider function run in the VPC's private subnets; the offline "

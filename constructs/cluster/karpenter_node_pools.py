@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,8 @@ class NodeClassEnvironment:
     cluster_name: str
     ami_alias: str
     node_role_name: str
+    # On every instance, volume, network interface, launch template and instance profile Karpenter creates.
+    tags: Mapping[str, str]
 
 
 def ec2_node_class_manifest(node_class: NodeClassConfig, env: NodeClassEnvironment) -> dict[str, Any]:
@@ -50,6 +52,7 @@ def ec2_node_class_manifest(node_class: NodeClassConfig, env: NodeClassEnvironme
                 },
             }
         ],
+        "tags": dict(env.tags),
         "metadataOptions": {
             "httpEndpoint": "enabled",
             "httpProtocolIPv6": "disabled",

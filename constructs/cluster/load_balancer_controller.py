@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class LoadBalancerControllerProps:
     vpc: ec2.IVpc
     # The controller's pods run on the core nodes (nodeSelector in helm_values/), so the chart waits for them.
     core_nodes: eks.Nodegroup
+    # On every load balancer, target group, listener and security group it creates, so leftovers can be found.
+    tags: Mapping[str, str]
 
 
 class LoadBalancerController(Construct):
@@ -78,6 +81,7 @@ class LoadBalancerController(Construct):
                     "vpcId": props.vpc.vpc_id,
                     # The service account the Pod Identity association above names.
                     "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
+                    "defaultTags": dict(props.tags),
                 },
             ),
         )

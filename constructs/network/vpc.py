@@ -68,7 +68,8 @@ class AirflowVpc(Construct):
             CFN_HARDCODED_AZ,
         )
 
-        flow_log_key = EncryptionKey(
+        # Also the key of the log group of CDK's default-security-group handler (stacks/network_stack.py).
+        self.flow_log_key = EncryptionKey(
             self,
             "FlowLogKey",
             alias=f"alias/{props.cluster_name}/vpc-flow-logs",
@@ -79,7 +80,7 @@ class AirflowVpc(Construct):
         flow_log_group = EncryptedLogGroup(
             self,
             "FlowLogGroup",
-            props=EncryptedLogGroupProps(key=flow_log_key, lifecycle=props.lifecycle),
+            props=EncryptedLogGroupProps(key=self.flow_log_key, lifecycle=props.lifecycle),
         ).log_group
         self.vpc.add_flow_log(
             "FlowLog",

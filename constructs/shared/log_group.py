@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -40,6 +41,14 @@ def govern_log_group(log_group: logs.CfnLogGroup, *, props: EncryptedLogGroupPro
     log_group.add_property_override("RetentionInDays", props.lifecycle.log_retention_days)
     log_group.apply_removal_policy(props.lifecycle.removal_policy)
     _acknowledge_short_retention(log_group, props)
+
+
+def log_function_to(function: cdk.CfnResource, log_group_name: str) -> None:
+    """Send a library-made Lambda function's logs to a group its stack creates (`log_group_name` a Ref to it). The
+    function then depends on the group, so `cdk destroy` deletes the group only after the function's last run.
+    Otherwise Lambda creates `/aws/lambda/<function>` itself (never expiring, unencrypted, outside CloudFormation) at
+    the first run after the group is gone, and CDK's kubectl handler and bucket emptier run during `cdk destroy`."""
+    function.add_property_override("LoggingConfig.LogGroup", log_group_name)
 
 
 def _acknowledge_short_retention(log_group: Construct, props: EncryptedLogGroupProps) -> None:
