@@ -66,4 +66,5 @@ def test_load_balancer_controller_release_carries_its_file(synthesized: Synthesi
     _, _, values = helm_release(synthesized.template("cluster"), "aws-load-balancer-controller")
     static = yaml.safe_load((HELM_VALUES_DIR / "aws-load-balancer-controller.yaml").read_text())
     assert {key: values[key] for key in static} == static
-    assert set(values) - set(static) == {"clusterName", "region", "vpcId", "serviceAccount"}
+    # defaultTags: the env's ownership tags on every load balancer, target group and security group it creates
+    assert set(values) - set(static) == {"clusterName", "region", "vpcId", "serviceAccount", "defaultTags"}
