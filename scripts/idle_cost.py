@@ -34,13 +34,6 @@ def _resolved_literal(value: Any) -> Any:
     return None if isinstance(value, dict) else value
 
 
-def _manifest_kinds(resource: dict[str, Any]) -> list[str]:
-    manifest = resource.get("Properties", {}).get("Manifest")
-    if not isinstance(manifest, str):
-        return []  # a manifest with tokens in it is an Fn::Join: its kind still shows as text
-    return [obj.get("kind", "") for obj in json.loads(manifest) if isinstance(obj, dict)]
-
-
 def _manifest_text(resource: dict[str, Any]) -> str:
     return json.dumps(resource.get("Properties", {}).get("Manifest", ""))
 
@@ -106,6 +99,8 @@ def estimate(templates: dict[str, dict[str, Any]], prices: dict[str, Any] | None
 def _node_group(
     props: dict[str, Any], by_id: dict[str, Any], prices: dict[str, Any], hours: int, monthly: dict[str, float]
 ) -> list[CostItem]:
+    if not props.get("InstanceTypes") or "DesiredSize" not in props.get("ScalingConfig", {}):
+        raise UnpricedResource("a node group without InstanceTypes or ScalingConfig.DesiredSize cannot be priced")
     instance_type = props["InstanceTypes"][0]
     spot = props.get("CapacityType") == "SPOT"
     table = prices["ec2_spot" if spot else "ec2_on_demand"]["usd_per_hour"]

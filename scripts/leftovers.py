@@ -36,8 +36,10 @@ KEPT_BY_DESIGN = {
     ("aps", "workspace"),
     ("rds", "snapshot"),
 }
-# Stacks are gone or going only in these states.
+# The one stack state that is no leftover (list_stacks also returns deleted stacks for 90 days).
 GONE = {"DELETE_COMPLETE"}
+# The env's stacks: <prefix>-<env>-<component> (stacks/); matched whole, so env dev does not claim env dev-x's.
+COMPONENTS = ("network", "data", "cluster", "airflow", "spark", "observability")
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,10 @@ class Finder:
     def client(self, service: str):
         return self.session.client(service, region_name=self.config.region)
 
-    def all(self) -> list[Leftover]:
+    def all(self) -> tuple[list[Leftover], list[str]]:
+        """What is left, and one line per check that could not run (e.g. AccessDenied): the others still count."""
         found: dict[str, Leftover] = {}
+        failed: list[str] = []
         checks: list[Callable[[], Iterator[Leftover]]] = [
             self.stacks,
             self.tagged,
@@ -90,18 +94,23 @@ class Finder:
             self.log_groups,
         ]
         for check in checks:
-            for leftover in check():
-                # The first reason found stays: the env's own tags say more than a controller's.
-                found.setdefault(leftover.identifier, leftover)
-        return sorted(found.values(), key=lambda item: (item.kind, item.identifier))
+            try:
+                for leftover in check():
+                    # The first reason found stays: the env's own tags say more than a controller's. An EC2 resource
+                    # is an ARN to the Tagging API and an id to EC2: one key for both.
+                    found.setdefault(_resource_id(leftover.identifier), leftover)
+            except ClientError as err:
+                error = err.response["Error"]
+                failed.append(f"{check.__name__}: {err.operation_name}: {error.get('Code')}: {error.get('Message')}")
+        return sorted(found.values(), key=lambda item: (item.kind, item.identifier)), failed
 
     # ---- CloudFormation ----
 
     def stacks(self) -> Iterator[Leftover]:
         cloudformation = self.client("cloudformation")
-        prefix = self.config.stack_name("")
+        names = {self.config.stack_name(component) for component in COMPONENTS}
         for summary in _pages(cloudformation, "list_stacks", "StackSummaries"):
-            if summary["StackName"].startswith(prefix) and summary["StackStatus"] not in GONE:
+            if summary["StackName"] in names and summary["StackStatus"] not in GONE:
                 yield Leftover("cloudformation:stack", summary["StackName"], f"stack {summary['StackStatus']}")
 
     # ---- the env's tags (everything CloudFormation made, and what the controllers made since they tag it) ----
@@ -115,6 +124,8 @@ class Finder:
         for resource in _pages(tagging, "get_resources", "ResourceTagMappingList", TagFilters=filters):
             arn = resource["ResourceARN"]
             service, resource_type = _arn_type(arn)
+            if (service, resource_type) == ("ec2", "instance"):
+                continue  # the Tagging API still returns terminated ones; instances() asks EC2 for the live ones
             if self._pending_deletion(service, resource_type, arn):
                 continue
             kept = self.keeps_data and (service, resource_type) in KEPT_BY_DESIGN
@@ -149,26 +160,17 @@ class Finder:
                 yield Leftover("ec2:instance", instance["InstanceId"], f"{owner} of cluster {self.cluster}")
 
     def volumes(self) -> Iterator[Leftover]:
+        """Node volumes by the cluster's tag; the EBS CSI driver's claim volumes carry the env's tags (the add-on's
+        extraVolumeTags), which tagged() finds."""
         ec2 = self.client("ec2")
-        for tag_filter, why in (
-            (
-                {"Name": "tag-key", "Values": [f"kubernetes.io/cluster/{self.cluster}"]},
-                f"a node volume of {self.cluster}",
-            ),
-            ({"Name": "tag:ebs.csi.aws.com/cluster", "Values": ["true"]}, "an EBS CSI volume"),
-        ):
-            for volume in _pages(ec2, "describe_volumes", "Volumes", Filters=[tag_filter]):
-                tags = _tags(volume)
-                if why.startswith("an EBS CSI") and not self._ours(tags):
-                    continue  # another cluster's claim
-                claim = tags.get("kubernetes.io/created-for/pvc/name")
-                detail = (
-                    f"{why} (claim {tags.get('kubernetes.io/created-for/pvc/namespace')}/{claim})" if claim else why
-                )
-                yield Leftover("ec2:volume", volume["VolumeId"], f"{detail}, {volume['State']}")
-
-    def _ours(self, tags: dict[str, str]) -> bool:
-        return tags.get("env") == self.config.env_name and tags.get("project") == self.config.project
+        filters = [{"Name": "tag-key", "Values": [f"kubernetes.io/cluster/{self.cluster}"]}]
+        for volume in _pages(ec2, "describe_volumes", "Volumes", Filters=filters):
+            tags = _tags(volume)
+            claim = tags.get("kubernetes.io/created-for/pvc/name")
+            why = f"a node volume of {self.cluster}"
+            if claim:
+                why = f"an EBS CSI volume (claim {tags.get('kubernetes.io/created-for/pvc/namespace')}/{claim})"
+            yield Leftover("ec2:volume", volume["VolumeId"], f"{why}, {volume['State']}")
 
     def launch_templates(self) -> Iterator[Leftover]:
         filters = [{"Name": "tag:eks:eks-cluster-name", "Values": [self.cluster]}]
@@ -255,6 +257,13 @@ class Finder:
                 yield Leftover("logs:log-group", arn, f"named {group['logGroupName']} ({why})", kept)
 
 
+def _resource_id(identifier: str) -> str:
+    """An EC2 ARN's resource id (arn:aws:ec2:r:a:volume/vol-1 -> vol-1); any other identifier as it is."""
+    if identifier.startswith("arn:") and identifier.split(":", 3)[2] == "ec2":
+        return identifier.rsplit("/", 1)[-1]
+    return identifier
+
+
 def _tags(resource: dict) -> dict[str, str]:
     return {tag["Key"]: tag["Value"] for tag in resource.get("Tags") or []}
 
@@ -268,8 +277,8 @@ def main(argv: list[str] | None = None, session: boto3.session.Session | None = 
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    session = session or boto3.session.Session(region_name=config.region)
     try:
+        session = session or boto3.session.Session(region_name=config.region)
         account = session.client("sts", region_name=config.region).get_caller_identity()["Account"]
         if config.account is not None and account != config.account:
             print(
@@ -277,7 +286,7 @@ def main(argv: list[str] | None = None, session: boto3.session.Session | None = 
                 file=sys.stderr,
             )
             return 2
-        leftovers = Finder(config, session).all()
+        leftovers, failed = Finder(config, session).all()
     except (NoCredentialsError, NoRegionError) as err:
         print(f"error: no AWS credentials or region: {err}", file=sys.stderr)
         return 2
@@ -290,9 +299,13 @@ def main(argv: list[str] | None = None, session: boto3.session.Session | None = 
         return 2
     for leftover in leftovers:
         print(leftover.line())
+    for failure in failed:
+        print(f"error: could not check {failure}", file=sys.stderr)
     kept = sum(item.kept_by_design for item in leftovers)
     where = f"account {account}, {config.region}"
     print(f"{len(leftovers)} resources of env {args.env} in {where} ({kept} kept by design)", file=sys.stderr)
+    if failed:
+        return 2  # an incomplete answer is not "nothing left"
     return 1 if leftovers else 0
 
 

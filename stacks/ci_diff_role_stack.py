@@ -3,7 +3,8 @@
 Its one permission is sts:AssumeRole on the CDK bootstrap lookup role of each env it diffs. The lookup role reads
 deployed templates (ReadOnlyAccess, with kms:Decrypt denied), which is all a template diff needs. A change-set diff
 would need the deploy role, which can also execute change sets: every branch pushed to the repository runs its own
-copy of the workflow, so that would let anyone who can push a branch deploy.
+copy of the workflow, so that would let anyone who can push a branch deploy. For the same reason, whoever can push
+a branch can read what ReadOnlyAccess reads in the env's account (README "What the role may do").
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+import yaml
 
 from config.settings import CiDiffRoleConfig, load_config
 from config.settings.ci import GITHUB_OIDC_ISSUER
@@ -155,13 +156,21 @@ def test_the_role_arn_is_an_output_for_the_repository_variable(created_provider:
     assert template["Outputs"]["DiffRoleArn"]["Value"] == {"Fn::GetAtt": [role_id, "Arn"]}
 
 
-def test_the_shipped_settings_exit_2_with_one_line_until_the_repository_is_set(tmp_path: Path) -> None:
-    """What `cdk deploy --app '.venv/bin/python ci_diff_role.py'` runs before github_repository is filled in."""
+def test_the_settings_exit_2_with_one_line_until_the_repository_is_set(tmp_path: Path) -> None:
+    """What `cdk deploy --app '.venv/bin/python ci_diff_role.py'` runs before github_repository is filled in: the
+    shipped file with the repository unset (a copy, so the test holds once a user fills in theirs)."""
+    settings = yaml.safe_load((REPO_ROOT / "config" / "ci" / "diff_role.yaml").read_text())
+    unset = tmp_path / "diff_role.yaml"
+    unset.write_text(yaml.safe_dump({**settings, "github_repository": None}))
     outdir = tmp_path / "cdk.out"
     result = subprocess.run(
         [sys.executable, "ci_diff_role.py"],
         cwd=REPO_ROOT,
-        env={**os.environ, "CDK_OUTDIR": str(outdir)},
+        env={
+            **os.environ,
+            "CDK_OUTDIR": str(outdir),
+            "CDK_CONTEXT_JSON": json.dumps({"diff_role_config": str(unset)}),
+        },
         capture_output=True,
         text=True,
         timeout=300,

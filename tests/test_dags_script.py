@@ -253,7 +253,7 @@ def test_lint_passes_the_dags_folder(runs: dict[str, Run]) -> None:
     [
         ((), "error: a command is needed: list, test or lint"),
         (("deploy",), "error: unknown command 'deploy': use list, test or lint"),
-        (("test",), "error: the following arguments are required: dag_id"),
+        (("test",), "error: test needs a DAG id: test <dag_id> [logical date] (list shows the DAG ids)"),
         (("test", "hello_world_scheduled_dag", "2026-13-01"), "error: logical date '2026-13-01' is not a date"),
         (("list", "extra"), "error: unrecognized arguments: extra"),
     ],
@@ -264,6 +264,14 @@ def test_bad_input_is_one_line_and_exit_2(arguments: tuple[str, ...], message: s
     assert bad.status == 2
     assert bad.stdout == ""
     assert len(bad.stderr.splitlines()) == 1 and bad.stderr.startswith(message), bad.stderr
+
+
+def test_a_dag_folder_that_is_not_there_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    airflow_python()
+    missing = tmp_path / "no-such-folder"
+    bad = run_script("list", dag_folder=missing, home=tmp_path / "home")
+    assert (bad.status, bad.stdout) == (2, "")
+    assert bad.stderr.splitlines() == [f"error: AIRFLOW_EKS_DAGS_FOLDER: {missing} is not a folder"]
 
 
 def _cli_module() -> ModuleType:
@@ -279,12 +287,14 @@ def test_the_local_environment_is_the_deployments_with_local_stand_ins(tmp_path:
     caller = {
         "PATH": "/usr/bin",
         "AIRFLOW_HOME": "/another/project",
+        "AIRFLOW_CONFIG": "/another/project/airflow.cfg",
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",  # another project's setting must not leak in
         "AIRFLOW_VAR_SPARK_TEAM_A_BUCKET": "my-own-dev-bucket",  # the caller's own value wins over the stand-in
     }
     environment = cli.local_environment(caller, home=tmp_path, dag_folder=DAGS_DIR, logging_level="WARNING")
     assert environment["PATH"] == "/usr/bin"
     assert environment["AIRFLOW_HOME"] == str(tmp_path)
+    assert "AIRFLOW_CONFIG" not in environment
     assert environment["AIRFLOW__CORE__DAGS_FOLDER"] == str(DAGS_DIR)
     assert environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{tmp_path}/airflow.db"
     # Every option the deployment sets statically, with its value, except the ones that need the cluster.

@@ -184,6 +184,29 @@ def test_a_missing_edge_is_reported(dev: Synthesized) -> None:
     assert all("does not depend on karpenter" in p for p in problems)
 
 
+def test_the_kubectl_handler_reaches_the_api_server_until_its_last_delete(synthesized: Synthesized) -> None:
+    """The handler logs a failed delete and reports success, so a lost path to the API server would leak silently:
+    every manifest and chart of the cluster stack is deleted before the security-group rules that let the handler
+    reach the private endpoint, and before the access entry that lets it act."""
+    template = synthesized.template("cluster")
+    resources = template["Resources"]
+    handler_rules = {
+        lid
+        for lid, r in resources_of_type(template, "AWS::EC2::SecurityGroupIngress").items()
+        if "KubectlHandlerSecurityGroup" in r["Metadata"]["aws:cdk:path"]
+    }
+    access = {
+        lid
+        for lid, r in resources.items()
+        if r["Metadata"]["aws:cdk:path"].endswith("/Cluster/ClusterAdminRoleAccess/Resource")
+    }
+    assert len(handler_rules) == 2 and len(access) == 1
+    kubernetes = [lid for lid, r in resources.items() if r["Type"].startswith("Custom::AWSCDK-EKS-")]
+    assert kubernetes
+    for logical_id in kubernetes:
+        assert handler_rules | access <= transitive_dependencies(template, logical_id), logical_id
+
+
 def test_the_dag_claim_creates_nothing_in_efs(synthesized: Synthesized) -> None:
     """The EFS class has no parameters (no provisioningMode: no access points), and the claim binds its own static
     volume, which keeps the files when it goes (Retain)."""

@@ -65,10 +65,12 @@ def _answer(
     tagged=(),
     kms_states=(),
     instances=(),
+    volumes=(),
     launch_templates=(),
     lambda_interfaces=(),
     load_balancers=(),
     lambda_log_groups=(),
+    instance_profiles_error: str | None = None,
 ) -> None:
     """The calls leftovers.py makes, in its order, each answered (empty unless given)."""
     cluster = f"airflow-{env}"
@@ -86,8 +88,7 @@ def _answer(
         session.stub("kms").add_response("describe_key", {"KeyMetadata": {"KeyId": "k", "KeyState": state}})
     ec2 = session.stub("ec2")
     ec2.add_response("describe_instances", {"Reservations": [{"Instances": list(instances)}] if instances else []})
-    ec2.add_response("describe_volumes", {"Volumes": []})
-    ec2.add_response("describe_volumes", {"Volumes": []})
+    ec2.add_response("describe_volumes", {"Volumes": list(volumes)})
     ec2.add_response(
         "describe_launch_templates",
         {"LaunchTemplates": list(launch_templates)},
@@ -114,9 +115,12 @@ def _answer(
         ]
         elbv2.add_response("describe_tags", {"TagDescriptions": descriptions}, {"ResourceArns": ANY})
     elbv2.add_response("describe_target_groups", {"TargetGroups": []})
-    session.stub("iam").add_response(
-        "list_instance_profiles", {"InstanceProfiles": []}, {"PathPrefix": f"/karpenter/{REGION}/{cluster}/"}
-    )
+    if instance_profiles_error:
+        session.stub("iam").add_client_error("list_instance_profiles", instance_profiles_error, "not allowed")
+    else:
+        session.stub("iam").add_response(
+            "list_instance_profiles", {"InstanceProfiles": []}, {"PathPrefix": f"/karpenter/{REGION}/{cluster}/"}
+        )
     logs = session.stub("logs")
     logs.add_response("describe_log_groups", {"logGroups": []})
     logs.add_response("describe_log_groups", {"logGroups": []})
@@ -190,12 +194,48 @@ def test_prod_data_is_kept_by_design(capsys: pytest.CaptureFixture[str]) -> None
     bucket = "arn:aws:s3:::airflow-prod-data-taskslogsbucket-abc"
     file_system = f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:file-system/fs-0123"
     volume = f"arn:aws:ec2:{REGION}:{ACCOUNT}:volume/vol-0123"
+    # The Tagging API still lists an instance Karpenter terminated; EC2 does not: no leftover.
+    terminated = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0gone"
     session = StubbedSession()
-    _answer(session, env="prod", tagged=[bucket, file_system, volume])
+    _answer(
+        session,
+        env="prod",
+        tagged=[bucket, file_system, volume, terminated],
+        # The same volume by the cluster's tag: one line, by the env's tags (an ARN there, an id here).
+        volumes=[
+            {
+                "VolumeId": "vol-0123",
+                "State": "available",
+                "Tags": [{"Key": "kubernetes.io/cluster/airflow-prod", "Value": "owned"}],
+            }
+        ],
+    )
     assert leftovers.main(["prod"], session=session) == 1
     session.verify()
     verdicts = {line.split("\t")[1]: line.split("\t")[3] for line in capsys.readouterr().out.splitlines()}
     assert verdicts == {bucket: "kept by design", file_system: "kept by design", volume: "left over"}
+
+
+def test_a_check_that_may_not_run_is_named_and_the_answer_is_not_nothing_left(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    session = StubbedSession()
+    _answer(session, instance_profiles_error="AccessDenied")
+    assert leftovers.main(["dev"], session=session) == 2
+    session.verify()
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "error: could not check instance_profiles: ListInstanceProfiles: AccessDenied: not allowed" in err
+    assert "0 resources of env dev" in err
+
+
+def test_a_missing_profile_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    assert leftovers.main(["dev"]) == 2
+    _, err = capsys.readouterr()
+    assert err.strip().splitlines() == ["error: The config profile (no-such-profile) could not be found"]
 
 
 def test_an_unknown_env_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,5 @@
-"""The code passes ruff (pyflakes, pycodestyle, bugbear) and is formatted, with the settings in ruff.toml."""
+"""The code passes ruff (pyflakes, pycodestyle, bugbear, import order, Airflow's AIR rules) and is formatted, with the
+settings in ruff.toml."""
 
 from __future__ import annotations
 

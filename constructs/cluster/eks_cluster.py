@@ -138,6 +138,19 @@ class EksCluster(Construct):
         cluster.connections.allow_from(
             kubectl_handler_group, ec2.Port.HTTPS, "kubectl handler to the private API server endpoint"
         )
+        # Every manifest and chart waits for the ready barrier; making it wait for these rules too keeps the handler's
+        # way to the API server until the last of them is deleted. Otherwise `cdk destroy` deletes the rules (nothing
+        # depends on them) beside the NodePools and charts, and the handler, which logs a failed delete and reports
+        # success, would leave Karpenter's nodes and the releases behind.
+        handler_rules = [
+            rule
+            for rule in cluster.node.find_all()
+            if isinstance(rule, ec2.CfnSecurityGroupIngress)
+            and rule.node.id.startswith("from ")
+            and kubectl_handler_group.node.id in rule.node.id
+        ]
+        assert len(handler_rules) == 2, handler_rules  # the control-plane group's and the cluster group's
+        cluster.node.find_child("KubectlReadyBarrier").node.add_dependency(*handler_rules)
         return cluster
 
     def _grant_cluster_admin(self, role_arns: Sequence[str]) -> None:

@@ -123,7 +123,9 @@ def local_environment(
         variable = f"{namespace.replace('-', '_')}_bucket"
         stand_ins[f"AIRFLOW_VAR_{variable.upper()}"] = f"local-stand-in-for-{namespace}-bucket"
     environment = {
-        name: value for name, value in caller.items() if not name.startswith("AIRFLOW__") and name != "AIRFLOW_HOME"
+        name: value
+        for name, value in caller.items()
+        if not name.startswith("AIRFLOW__") and name not in ("AIRFLOW_HOME", "AIRFLOW_CONFIG")
     }
     environment = stand_ins | environment
     environment["AIRFLOW_HOME"] = str(home)
@@ -257,11 +259,27 @@ def distinct_warnings(folder: Mapping[str, Any]) -> list[str]:
 
 
 def ruff_check(dag_folder: Path, home: Path) -> list[str]:
-    """`ruff check` of the folder with the project's ruff.toml (what tests/test_lint.py runs), one line per finding."""
+    """`ruff check` and `ruff format --check` of the folder with the project's ruff.toml (both of which
+    tests/test_lint.py runs), one line per finding."""
     import json
 
+    ruff = ruff_executable(home)
+    formatted = subprocess.run(
+        [ruff, "format", "--check", "--config", str(REPO_ROOT / "ruff.toml"), "--no-cache", str(dag_folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if formatted.returncode not in (0, 1):
+        raise SystemExit(f"error: ruff format exited {formatted.returncode}: {formatted.stderr.strip()}")
+    unformatted = [
+        f"{Path(line.removeprefix('Would reformat: ')).relative_to(dag_folder)}: not formatted as ruff format would "
+        "(run `ruff format` on it)"
+        for line in formatted.stdout.splitlines()
+        if line.startswith("Would reformat: ")
+    ]
     completed = subprocess.run(
-        [ruff_executable(home), "check", "--config", str(REPO_ROOT / "ruff.toml"), "--output-format", "json"]
+        [ruff, "check", "--config", str(REPO_ROOT / "ruff.toml"), "--output-format", "json"]
         + ["--no-cache", str(dag_folder)],
         capture_output=True,
         text=True,
@@ -269,7 +287,7 @@ def ruff_check(dag_folder: Path, home: Path) -> list[str]:
     )
     if completed.returncode not in (0, 1):  # 1 is "found something"; anything else is ruff failing
         raise SystemExit(f"error: ruff check exited {completed.returncode}: {completed.stderr.strip()}")
-    return [
+    return unformatted + [
         f"{Path(found['filename']).relative_to(dag_folder)}:{found['location']['row']}:"
         f"{found['location']['column']}: {found['code']} {found['message']}"
         for found in json.loads(completed.stdout)
@@ -307,6 +325,9 @@ def main(argv: Sequence[str]) -> int:
     home = Path(os.environ.get("AIRFLOW_EKS_LOCAL_HOME") or REPO_ROOT / ".airflow-local").resolve()
     dag_folder = Path(os.environ.get("AIRFLOW_EKS_DAGS_FOLDER") or REPO_ROOT / "dags").resolve()
     clock = Clock(os.environ)
+    if not dag_folder.is_dir():
+        print(f"error: AIRFLOW_EKS_DAGS_FOLDER: {dag_folder} is not a folder", file=sys.stderr)
+        return 2
     home.mkdir(parents=True, exist_ok=True)
     environment = local_environment(
         os.environ, home=home, dag_folder=dag_folder, logging_level=LOGGING_LEVELS[arguments.command]

@@ -1,5 +1,6 @@
-"""What the local DAG loop (scripts/dags.sh) and the DAG tests (tests/airflow_checks/) both do with the real Airflow
-of .venv-airflow: parse a DAG folder as the dag-processor does, and run one DAG end to end with `dag.test()`.
+"""What the local DAG loop (scripts/dags.sh) and the DAG tests both do with the real Airflow of .venv-airflow: parse
+a DAG folder as the dag-processor does (tests/airflow_checks/dag_integrity.py), and run one DAG end to end with
+`dag.test()` (the script's `test`, which tests/test_dags_script.py runs).
 One module, so `./scripts/dags.sh lint` passes exactly when the tests' import check does.
 
 Import it only inside .venv-airflow, with AIRFLOW_HOME (and [core] dags_folder) set before the first call: Airflow
@@ -126,5 +127,4 @@ def run_once(dag: DAG, *, logical_date: datetime | None) -> dict[str, Any]:
         "state": str(dag_run.state),
         # In the order they ran; a task that never started (upstream failed) comes last.
         "task_states": {ti.task_id: str(ti.state) for ti in task_instances},
-        "try_numbers": {ti.task_id: ti.try_number for ti in task_instances},
     }
