@@ -26,6 +26,8 @@ def main() -> None:
 
     manifest = json.loads((args.outdir / "manifest.json").read_text())
     stacks = {name: art for name, art in manifest["artifacts"].items() if art["type"] == "aws:cloudformation:stack"}
+    # Read once: the counts below, the deploy plan and the idle cost all look at the same templates.
+    templates, dependencies = load_assembly(args.outdir)
     report = json.loads((args.outdir / "validation-report.json").read_text())
     plugins = ", ".join(f"{p['pluginName']} {p['conclusion']}" for p in report["pluginReports"])
     acknowledged = 0
@@ -36,8 +38,7 @@ def main() -> None:
     file_assets = 0
     for name, artifact in stacks.items():
         template_file = args.outdir / artifact["properties"]["templateFile"]
-        template = json.loads(template_file.read_text())
-        resources = template["Resources"]
+        resources = templates[name]["Resources"]
         total += len(resources)
         environments.add(artifact["environment"])
         kinds = Counter(r["Type"].split("::")[1] for r in resources.values())
@@ -63,7 +64,6 @@ def main() -> None:
         f"  cdk deploy would need: credentials for {targets} (unknown-account = the credentials' account), "
         f"that environment bootstrapped (`npx cdk bootstrap`), and {file_assets} file assets uploaded; no Docker."
     )
-    templates, dependencies = load_assembly(args.outdir)
     print_deploy_plan(plan_deploy(templates, dependencies, concurrency=DEPLOY_CONCURRENCY))
     print_idle_cost(templates)
 
