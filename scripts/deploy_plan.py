@@ -211,7 +211,7 @@ def plan_deploy(
 ) -> DeployPlan:
     """Stacks start in dependency order as slots free up, each once every stack it depends on is complete; ready
     stacks take free slots in name order (the CLI's own order among ready stacks may differ, which matters only when
-    more stacks are ready than slots: never with this app's six). The chain follows dependencies, not slot waits."""
+    more stacks are ready than slots: never with this app's seven). The chain follows dependencies, not slot waits."""
     table = table or MinutesTable.load()
     unknown = {dep for deps in stack_dependencies.values() for dep in deps} - set(templates)
     if unknown:

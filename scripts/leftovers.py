@@ -39,7 +39,7 @@ KEPT_BY_DESIGN = {
 # The one stack state that is no leftover (list_stacks also returns deleted stacks for 90 days).
 GONE = {"DELETE_COMPLETE"}
 # The env's stacks: <prefix>-<env>-<component> (stacks/); matched whole, so env dev does not claim env dev-x's.
-COMPONENTS = ("network", "data", "cluster", "airflow", "spark", "observability")
+COMPONENTS = ("network", "data", "cluster", "airflow", "karpenter", "spark", "observability")
 
 
 @dataclass(frozen=True)

@@ -70,10 +70,10 @@ def main() -> None:
 
 def print_deploy_plan(plan: DeployPlan) -> None:
     airflow = next((name for name in plan.stacks if name.endswith("-airflow")), None)
-    healthy = f"Airflow healthy after ~{plan.stacks[airflow].finish:.0f} min, " if airflow else ""
+    healthy = f"Airflow healthy after ~{plan.stacks[airflow].finish:.1f} min, " if airflow else ""
     print(
         f"  deploy plan (estimate, `cdk deploy --all --concurrency {DEPLOY_CONCURRENCY}`): {healthy}"
-        f"every stack after ~{plan.total:.0f} min"
+        f"every stack after ~{plan.total:.1f} min"
     )
     order = sorted(plan.stacks.values(), key=lambda s: (s.start, s.finish, s.name))
     print("    stacks (minutes): " + ", ".join(f"{s.name} {s.start:.1f}-{s.finish:.1f}" for s in order))
@@ -81,7 +81,7 @@ def print_deploy_plan(plan: DeployPlan) -> None:
     parts: list[str] = []
     for stack in dict.fromkeys(step.stack for step in chain):
         steps = [s for s in chain if s.stack == stack and s.minutes >= SHOWN_STEP_MINUTES]
-        shown = ", ".join(f"{s.label} {s.minutes:g}" for s in steps)
+        shown = ", ".join(f"{s.label} {s.minutes:g}" for s in steps) or f"steps under {SHOWN_STEP_MINUTES:g} min each"
         parts.append(f"{stack} [{shown}]")
     print(f"    critical chain{' to Airflow' if airflow else ''}: " + " -> ".join(parts))
 

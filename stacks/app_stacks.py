@@ -10,20 +10,22 @@ from stacks.airflow_stack import AirflowStack
 from stacks.cluster_stack import ClusterStack
 from stacks.compliance import add_compliance_checks
 from stacks.data_stack import AirflowDataStack
+from stacks.karpenter_stack import KarpenterStack
 from stacks.network_stack import NetworkStack
 from stacks.observability_stack import ObservabilityStack
 from stacks.spark_stack import SparkStack
 
 
 def build_stacks(app: cdk.App, config: AppConfig, *, compliance_checks: bool = True) -> list[cdk.Stack]:
-    """network -> (data, cluster in parallel) -> (airflow, spark, observability in parallel). Every cross-stack
-    edge is a handle passed here and nowhere else. Only tests that compare templates turn `compliance_checks` off:
-    the checks validate a template and never change it."""
+    """network -> (data, cluster in parallel) -> (airflow, karpenter, spark, observability in parallel; all but
+    karpenter also wait for data). Every cross-stack edge is a handle passed here and nowhere else. Only tests that
+    compare templates turn `compliance_checks` off: the checks validate a template and never change it."""
     network = NetworkStack(app, config=config)
     data = AirflowDataStack(app, config=config, network=network.handle)
     cluster = ClusterStack(app, config=config, network=network.handle)
     airflow = AirflowStack(app, config=config, cluster=cluster.handle, data=data.handle)
-    stacks: list[cdk.Stack] = [network, data, cluster, airflow]
+    karpenter = KarpenterStack(app, config=config, cluster=cluster.handle)
+    stacks: list[cdk.Stack] = [network, data, cluster, airflow, karpenter]
     if config.features.spark_operator:
         stacks.append(SparkStack(app, config=config, cluster=cluster.handle, data=data.handle))
     if config.features.observability:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
 from config.settings import AppConfig
@@ -10,29 +9,39 @@ from constructs.cluster.cluster_autoscaler import ClusterAutoscaler, ClusterAuto
 from constructs.cluster.eks_addons import ManagedAddons, ManagedAddonsProps
 from constructs.cluster.eks_cluster import CORE_NODE_LABELS, EksCluster, EksClusterProps
 from constructs.cluster.external_secrets import ExternalSecretsOperator, ExternalSecretsOperatorProps
-from constructs.cluster.karpenter import Karpenter, KarpenterProps
-from constructs.cluster.karpenter_node_pools import KarpenterNodePools, KarpenterNodePoolsProps, NodeClassEnvironment
+from constructs.cluster.karpenter import KarpenterNodes
 from constructs.cluster.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
+from constructs.network.egress import PrivateEgress, PrivateEgressProps
 from constructs.shared.tags import ownership_tags
 from stacks.base import AirflowEksStack
 from stacks.handles import ClusterHandle, NetworkHandle
 
 
 class ClusterStack(AirflowEksStack):
-    """The EKS cluster Airflow and Spark run on: core node group, managed add-ons, load balancer controller,
-    External Secrets Operator, Karpenter with its NodePools, and (optional) the Cluster Autoscaler for the core
-    group. Depends on the network stack only."""
+    """The EKS cluster Airflow and Spark run on: the private subnets' egress, core node group, managed add-ons, load
+    balancer controller, External Secrets Operator, the role of Karpenter's nodes, and (optional) the Cluster
+    Autoscaler for the core group. Depends on the network stack only; Karpenter itself is the Karpenter stack's."""
 
     def __init__(self, scope: Construct, *, config: AppConfig, network: NetworkHandle) -> None:
         super().__init__(
             scope,
             "cluster",
             config=config,
-            description="Airflow on EKS: EKS cluster, core nodes, add-ons, load balancer controller, External Secrets "
-            "Operator, Karpenter",
+            description="Airflow on EKS: EKS cluster, NAT, core nodes, add-ons, load balancer controller, External "
+            "Secrets Operator",
         )
         settings = config.cluster
         charts = config.versions.helm_charts
+        egress = PrivateEgress(
+            self,
+            "Egress",
+            props=PrivateEgressProps(
+                vpc=network.vpc,
+                vpc_cidr=config.network.vpc_cidr,
+                nat_gateways=config.network.nat_gateways,
+                interface_endpoints=config.network.interface_endpoints,
+            ),
+        )
         eks_cluster = EksCluster(
             self,
             "Eks",
@@ -41,6 +50,7 @@ class ClusterStack(AirflowEksStack):
                 settings=settings,
                 vpc=network.vpc,
                 data_clients=network.data_clients,
+                egress=egress.ready,
                 lifecycle=self.lifecycle,
             ),
         )
@@ -50,7 +60,7 @@ class ClusterStack(AirflowEksStack):
         # destroy left behind can be found by the env's tags (scripts/leftovers.sh).
         tags = ownership_tags(config.project, config.env_name)
 
-        addons = ManagedAddons(
+        ManagedAddons(
             self,
             "Addons",
             props=ManagedAddonsProps(
@@ -61,6 +71,9 @@ class ClusterStack(AirflowEksStack):
                 volume_tags=tags,
             ),
         )
+        # The controllers' charts install side by side once the core nodes (which wait for the node daemons) are up,
+        # beside CoreDNS: they resolve only AWS endpoints, through the VPC resolver (`dnsPolicy: Default`), and none
+        # admits another's objects (the load balancer controller's Service webhook is off, helm_values/).
         load_balancer_controller = LoadBalancerController(
             self,
             "LoadBalancerController",
@@ -72,11 +85,6 @@ class ClusterStack(AirflowEksStack):
                 tags=tags,
             ),
         )
-        # The controllers' charts install side by side once the core nodes (which wait for the node daemons) and
-        # CoreDNS are up, since each calls AWS as it starts: none admits another's objects (the load balancer
-        # controller's Service webhook is off, helm_values/), so none waits for another.
-        load_balancer_controller.chart.node.add_dependency(*addons.cluster_dns)
-        karpenter, node_pools = self._karpenter(cluster, core_nodes, after=addons.cluster_dns)
         external_secrets = ExternalSecretsOperator(
             self,
             "ExternalSecrets",
@@ -89,9 +97,8 @@ class ClusterStack(AirflowEksStack):
                 core_nodes=core_nodes,
             ),
         )
-        external_secrets.chart.node.add_dependency(*addons.cluster_dns)
         if settings.cluster_autoscaler.enabled:
-            autoscaler = ClusterAutoscaler(
+            ClusterAutoscaler(
                 self,
                 "ClusterAutoscaler",
                 props=ClusterAutoscalerProps(
@@ -102,50 +109,14 @@ class ClusterStack(AirflowEksStack):
                     core_node_labels=CORE_NODE_LABELS,
                 ),
             )
-            autoscaler.chart.node.add_dependency(*addons.cluster_dns)
+        # Karpenter itself is the Karpenter stack's (stacks/karpenter_stack.py says why).
+        karpenter_nodes = KarpenterNodes(self, "KarpenterNodes", cluster=cluster, cluster_name=config.cluster_name)
         self.handle = ClusterHandle(
             cluster=cluster,
             core_nodes=core_nodes,
             load_balancer_controller=load_balancer_controller.chart,
             external_secrets=external_secrets.chart,
-            node_pools=node_pools.node_pools,
-            node_roles=(core_nodes.role, karpenter.node_role),
-            interruption_queue=karpenter.interruption_queue,
-        )
-
-    def _karpenter(
-        self, cluster: eks.ICluster, core_nodes: eks.Nodegroup, *, after: tuple[Construct, ...]
-    ) -> tuple[Karpenter, KarpenterNodePools]:
-        """Karpenter's controller (installed after `after`) and the NodeClasses and NodePools it serves."""
-        config = self.config
-        charts = config.versions.helm_charts
-        karpenter = Karpenter(
-            self,
-            "Karpenter",
-            props=KarpenterProps(
-                cluster=cluster,
-                cluster_name=config.cluster_name,
-                crd_chart=charts.karpenter_crd,
-                chart=charts.karpenter,
-                controller=config.cluster.karpenter.controller,
-                core_nodes=core_nodes,
-                node_selector=CORE_NODE_LABELS,
-            ),
-        )
-        karpenter.chart.node.add_dependency(*after)
-        return karpenter, KarpenterNodePools(
-            self,
-            "NodePools",
-            props=KarpenterNodePoolsProps(
-                cluster=cluster,
-                node_classes=config.cluster.karpenter.node_classes,
-                node_pools=config.cluster.karpenter.node_pools,
-                environment=NodeClassEnvironment(
-                    cluster_name=config.cluster_name,
-                    ami_alias=config.versions.karpenter_ami_alias,
-                    node_role_name=karpenter.node_role.role_name,
-                    tags=ownership_tags(config.project, config.env_name),
-                ),
-                controller=karpenter.chart,
-            ),
+            node_roles=(core_nodes.role, karpenter_nodes.role),
+            karpenter_node_role=karpenter_nodes.role,
+            interruption_queue=karpenter_nodes.interruption_queue,
         )

@@ -1,4 +1,7 @@
-"""The network stack: VPC and data-clients security group; hands the stacks above a NetworkHandle."""
+"""The network stack: VPC and data-clients security group; hands the stacks above a NetworkHandle.
+
+The private subnets' NAT gateways and interface endpoints are the cluster stack's (constructs/network/egress.py):
+only cluster workloads leave the VPC, and the stacks above this one wait for all of it."""
 
 from __future__ import annotations
 
@@ -18,15 +21,15 @@ class NetworkStack(AirflowEksStack):
     """The VPC everything runs in, and the data-clients security group the data layer admits."""
 
     def __init__(self, scope: Construct, *, config: AppConfig) -> None:
-        super().__init__(scope, "network", config=config, description="Airflow on EKS: VPC, subnets, endpoints")
+        super().__init__(
+            scope, "network", config=config, description="Airflow on EKS: VPC, subnets, S3 gateway endpoint, flow log"
+        )
         network = AirflowVpc(
             self,
             "Network",
             props=AirflowVpcProps(
                 cidr=config.network.vpc_cidr,
                 availability_zones=config.availability_zones,
-                nat_gateways=config.network.nat_gateways,
-                interface_endpoints=config.network.interface_endpoints,
                 cluster_name=config.cluster_name,
                 lifecycle=self.lifecycle,
             ),

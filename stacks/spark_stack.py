@@ -25,7 +25,14 @@ from stacks.handles import ClusterHandle, DataHandle
 
 
 class SparkStack(AirflowEksStack):
-    def __init__(self, scope: Construct, *, config: AppConfig, cluster: ClusterHandle, data: DataHandle) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: AppConfig,
+        cluster: ClusterHandle,
+        data: DataHandle,
+    ) -> None:
         super().__init__(
             scope,
             "spark",
@@ -47,11 +54,10 @@ class SparkStack(AirflowEksStack):
                 chart=config.versions.helm_charts.spark_operator,
                 job_namespaces=list(self.job_namespaces),
                 core_node_labels=CORE_NODE_LABELS,
-                after=(
-                    *(job.namespace for job in self.job_namespaces.values()),
-                    # Spark pods go to this pool; on `cdk destroy` it outlives the operator that owns them.
-                    cluster.node_pools[config.spark.node_pool],
-                ),
+                # Not the Karpenter stack's NodePool: the operator installs on the core nodes, and on `cdk destroy`
+                # the order of the two does not matter (a deleted pool's nodes are drained, their Spark pods evicted,
+                # and nothing the operator made lives outside the cluster).
+                after=tuple(job.namespace for job in self.job_namespaces.values()),
             ),
         )
         if config.spark.history_server.enabled:

@@ -36,11 +36,13 @@ _RENDERED: dict[tuple[str, str, str], Release] = {}
 
 
 def render_release(synthesized: Synthesized, component: str, release: str, helm: Path, charts_dir: Path) -> Release:
-    """The release named `release` of the `component` stack, rendered from ../shared/charts at the cluster's
-    Kubernetes version."""
-    key = (synthesized.config.env_name, component, release)
+    """The release named `release` of the `component` stack (or of "platform": the cluster and Karpenter stacks,
+    Synthesized.platform), rendered from ../shared/charts at the cluster's Kubernetes version."""
+    # The cluster's and Karpenter's releases render once, from the platform's template, whichever a test names.
+    platform = component in ("cluster", "karpenter", "platform")
+    key = (synthesized.config.env_name, "platform" if platform else component, release)
     if key not in _RENDERED:
-        template = synthesized.template(component)
+        template = synthesized.platform() if platform else synthesized.template(component)
         logical_id, properties, values = helm_release(template, release)
         chart_dir = charts_dir / properties["Chart"] / properties["Version"]
         assert chart_dir.is_dir(), (

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 
@@ -35,9 +36,39 @@ class Synthesized:
     outdir: Path
     stack_names: list[str]
     templates: dict[str, dict] = field(default_factory=dict)
+    _platform: dict | None = field(default=None, repr=False)
 
     def template(self, component: str) -> dict:
         return self.templates[self.config.stack_name(component)]
+
+    def platform(self) -> dict:
+        """The cluster and Karpenter stacks' templates as one: every controller, chart, NodePool, node role and Pod
+        Identity association the workload stacks run on. The Karpenter stack's reads of the cluster stack's outputs
+        become what those outputs hold, so a reference reads as if in one stack. Logical ids are unique across the
+        two (asserted); an edge between them is the stacks' order, not a DependsOn. Built once: copy it to edit."""
+        if self._platform is not None:
+            return self._platform
+        cluster = self.template("cluster")
+        cluster_stack = self.config.stack_name("cluster")
+
+        def resolved(value: Any) -> Any:
+            if isinstance(value, dict):
+                output = value.get("Fn::GetStackOutput")
+                if output is not None and output["StackName"] == cluster_stack:
+                    return cluster["Outputs"][output["OutputName"]]["Value"]
+                return {key: resolved(inner) for key, inner in value.items()}
+            if isinstance(value, list):
+                return [resolved(inner) for inner in value]
+            return value
+
+        merged: dict = {"Resources": {}, "Outputs": {}}
+        for template in (cluster, resolved(self.template("karpenter"))):
+            for section in merged:
+                clash = merged[section].keys() & template.get(section, {}).keys()
+                assert not clash, f"{section} {sorted(clash)} in both the cluster and the Karpenter stack"
+                merged[section].update(template.get(section, {}))
+        self._platform = merged
+        return merged
 
     def metadata(self, stack_name: str) -> dict:
         return json.loads((self.outdir / f"{stack_name}.metadata.json").read_text())

@@ -430,7 +430,7 @@ def test_airflow_components_run_on_the_core_nodes(synthesized: Synthesized) -> N
 def test_task_pods_land_on_the_task_pool_and_only_there(synthesized: Synthesized) -> None:
     kubernetes = airflow_values(synthesized)["workers"]["kubernetes"]
     pod = {"nodeSelector": kubernetes["nodeSelector"], "tolerations": kubernetes["tolerations"]}
-    shapes = {shape.name: shape for shape in node_shapes(synthesized.template("cluster"))}
+    shapes = {shape.name: shape for shape in node_shapes(synthesized.platform())}
     pool = synthesized.config.airflow.task_node_pool
     fits = sorted(name for name, shape in shapes.items() if why_not(pod, shape) is None)
     assert fits == [f"NodePool {pool}"] or fits == [pool], (fits, sorted(shapes))

@@ -19,6 +19,9 @@ EXPECTED_DEPENDENCIES = {
     "spark": {"cluster", "data"},
     # Reads the cluster's and the data stack's handles only: it deploys beside Airflow and Spark.
     "observability": {"cluster", "data"},
+    # Beside all three and below none: Airflow's components and the Spark Operator run on the core nodes, and the
+    # role of Karpenter's nodes and the interruption queue (which an alarm watches) are the cluster stack's.
+    "karpenter": {"cluster"},
 }
 
 

@@ -65,9 +65,9 @@ def releases(synthesized: Synthesized, helm: Path, charts_dir: Path) -> dict[str
     """Every Helm release of this env's cluster stack, rendered (once per env and release per session)."""
     names = [
         r["Properties"]["Release"]
-        for r in resources_of_type(synthesized.template("cluster"), "Custom::AWSCDK-EKS-HelmChart").values()
+        for r in resources_of_type(synthesized.platform(), "Custom::AWSCDK-EKS-HelmChart").values()
     ]
-    return {name: render_release(synthesized, "cluster", name, helm, charts_dir) for name in sorted(names)}
+    return {name: render_release(synthesized, "platform", name, helm, charts_dir) for name in sorted(names)}
 
 
 def _aws_calling_pods(releases: dict[str, Release]) -> list[PodTemplate]:
@@ -105,13 +105,13 @@ def test_every_release_renders_with_the_synthesized_values(
 
     (karpenter,) = releases[KARPENTER].of_kind("Deployment")
     env = {e["name"]: e.get("value") for e in _container(karpenter, "controller")["env"]}
-    queue_id, _ = only_resource(synthesized.template("cluster"), "AWS::SQS::Queue")
+    queue_id, _ = only_resource(synthesized.platform(), "AWS::SQS::Queue")
     assert env["CLUSTER_NAME"] == cluster_name
     assert env["INTERRUPTION_QUEUE"] == f"{synthesized.config.stack_name('cluster')}-{queue_id}"
 
 
 def test_a_deploy_time_value_without_a_stand_in_fails_loudly(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     stand_ins = StandIns(synthesized.templates, template, synthesized.config.cluster_name)
     key_id, _ = only_resource(template, "AWS::EKS::Cluster")
     assert stand_ins(f"${{Ref:{key_id}}}") == synthesized.config.cluster_name
@@ -163,7 +163,7 @@ def test_the_crds_helm_installs_are_the_ones_the_manifests_are_validated_against
 def test_every_pod_identity_association_names_a_service_account_a_chart_creates(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    associations = pod_identity_associations(synthesized.template("cluster"))
+    associations = pod_identity_associations(synthesized.platform())
     assert associations
     service_accounts = [sa for r in releases.values() for sa in r.of_kind("ServiceAccount")]
     assert pod_identity_problems(associations, service_accounts, []) == []
@@ -175,9 +175,7 @@ def test_every_pod_that_calls_aws_runs_under_an_associated_service_account(
     pods = _aws_calling_pods(releases)
     assert {p.workload for p in pods} == AWS_CALLING_WORKLOADS
     service_accounts = [sa for r in releases.values() for sa in r.of_kind("ServiceAccount")]
-    assert (
-        pod_identity_problems(pod_identity_associations(synthesized.template("cluster")), service_accounts, pods) == []
-    )
+    assert pod_identity_problems(pod_identity_associations(synthesized.platform()), service_accounts, pods) == []
     assert not pod_templates(releases[KARPENTER_CRD].objects, "kube-system")
 
 
@@ -187,7 +185,7 @@ def test_every_pod_that_calls_aws_runs_under_an_associated_service_account(
 def test_every_rendered_pod_fits_the_core_node_group_or_a_nodepool(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    shapes = node_shapes(synthesized.template("cluster"))
+    shapes = node_shapes(synthesized.platform())
     pools = {p.name for p in synthesized.config.cluster.karpenter.node_pools}
     assert {s.name for s in shapes} >= {f"NodePool {name}" for name in pools}
     pods = _all_pods(releases)
@@ -200,7 +198,7 @@ def test_pods_that_need_a_node_each_fit_the_node_group_minimum(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
     """A controller with required hostname anti-affinity that only node-group nodes take needs MinSize >= replicas."""
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     group_id, group = only_resource(template, "AWS::EKS::Nodegroup")
     pools = [s for s in node_shapes(template) if s.name.startswith("NodePool ")]
     checked = []
@@ -227,7 +225,7 @@ def test_the_crds_of_applied_kinds_are_templates_of_the_karpenter_crd_release(
     """Helm owns (upgrades, and on uninstall removes) only CRDs from templates/: the kinds the stack applies must be."""
     crds = releases[KARPENTER_CRD].of_kind("CustomResourceDefinition")
     served = crd_schemas(crds)
-    applied = {(m["apiVersion"], m["kind"]) for _, m in kubernetes_manifests(synthesized.template("cluster"))}
+    applied = {(m["apiVersion"], m["kind"]) for _, m in kubernetes_manifests(synthesized.platform())}
     karpenter_kinds = {k for k in applied if k[0].split("/")[0] in {c["spec"]["group"] for c in crds}}
     assert karpenter_kinds == {("karpenter.sh/v1", "NodePool"), ("karpenter.k8s.aws/v1", "EC2NodeClass")}
     assert karpenter_kinds <= set(served)
@@ -242,7 +240,7 @@ def test_the_karpenter_release_renders_no_crds_and_holds_the_controller(
     for name, release in releases.items():
         if name != KARPENTER:
             assert all(d["metadata"]["name"] != KARPENTER for d in release.of_kind("Deployment"))
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     assert releases[KARPENTER_CRD].logical_id in transitive_dependencies(template, karpenter.logical_id)
 
 
@@ -329,7 +327,7 @@ def finalizer_order_problems(template: dict, releases: dict[str, Release]) -> li
 def test_objects_outlive_neither_their_controller_nor_their_crd(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     finalized = [o for _, o in _applied_objects(template, releases) if _finalized_by(o)]
     karpenter = synthesized.config.cluster.karpenter
     assert len(finalized) == len(karpenter.node_pools) + len(karpenter.node_classes)
@@ -374,7 +372,7 @@ def _waits(template: dict) -> Any:
 def test_fail_closed_webhooks_never_race_what_the_stack_creates(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     assert webhook_races(template, _created_by(template, releases), _waits(template)) == []
 
 
@@ -433,7 +431,7 @@ def test_external_secrets_pods_run_only_on_the_core_nodes(
 ) -> None:
     """Controller, webhook and cert-controller: on the core node group, never on a node Karpenter may take away, each
     with requests (so the scheduler reserves room) and a memory limit."""
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     _, group = only_resource(template, "AWS::EKS::Nodegroup")
     shapes = node_shapes(template)
     (core,) = [s for s in shapes if s.name.startswith("managed node group ")]
@@ -456,7 +454,7 @@ def test_external_secrets_pods_run_only_on_the_core_nodes(
 def test_external_secrets_controller_runs_as_the_associated_service_account(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    associations = [a for a in pod_identity_associations(synthesized.template("cluster")).values() if a[0] == ESO]
+    associations = [a for a in pod_identity_associations(synthesized.platform()).values() if a[0] == ESO]
     (controller,) = [p for p in pod_templates(releases[ESO].objects, ESO) if p.workload == f"Deployment {ESO}/{ESO}"]
     assert associations == [(controller.namespace, controller.service_account)]
     # The webhook and cert-controller run under service accounts of their own, which no association names.
@@ -469,7 +467,7 @@ def test_external_secrets_pods_meet_the_restricted_pod_security_standard(
 ) -> None:
     (namespace,) = [
         m
-        for _, m in kubernetes_manifests(synthesized.template("cluster"))
+        for _, m in kubernetes_manifests(synthesized.platform())
         if m["kind"] == "Namespace" and m["metadata"]["name"] == ESO
     ]
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
@@ -498,7 +496,7 @@ def test_external_secrets_release_renders_no_crds_from_the_source_tree(
 def test_planted_association_for_a_service_account_no_chart_creates_is_reported(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    associations = pod_identity_associations(synthesized.template("cluster"))
+    associations = pod_identity_associations(synthesized.platform())
     lbc_id = next(lid for lid, (_, sa) in associations.items() if sa == LBC)
     associations[lbc_id] = ("kube-system", "aws-load-balancer-controler")  # misspelt
     service_accounts = [sa for r in releases.values() for sa in r.of_kind("ServiceAccount")]
@@ -514,12 +512,12 @@ def test_planted_irsa_annotation_is_reported(synthesized: Synthesized, releases:
     service_accounts[0]["metadata"].setdefault("annotations", {})["eks.amazonaws.com/role-arn"] = (
         "arn:aws:iam::1:role/x"
     )
-    problems = pod_identity_problems(pod_identity_associations(synthesized.template("cluster")), service_accounts, [])
+    problems = pod_identity_problems(pod_identity_associations(synthesized.platform()), service_accounts, [])
     assert len(problems) == 1 and "IRSA" in problems[0]
 
 
 def test_planted_pod_no_pool_satisfies_is_reported(synthesized: Synthesized, releases: dict[str, Release]) -> None:
-    shapes = node_shapes(synthesized.template("cluster"))
+    shapes = node_shapes(synthesized.platform())
     (pod,) = [p for p in _all_pods(releases) if p.workload.endswith(f"/{LBC}")]
     spec = copy.deepcopy(pod.spec)
     spec["nodeSelector"]["NodeGroupType"] = "gpu"
@@ -536,7 +534,7 @@ def test_planted_pod_no_pool_satisfies_is_reported(synthesized: Synthesized, rel
 
 
 def test_planted_untolerated_taint_is_reported(synthesized: Synthesized, releases: dict[str, Release]) -> None:
-    template = copy.deepcopy(synthesized.template("cluster"))
+    template = copy.deepcopy(synthesized.platform())
     group_id, group = only_resource(template, "AWS::EKS::Nodegroup")
     pods = {p.workload.rpartition("/")[2]: p for p in _all_pods(releases)}
     group["Properties"]["Taints"] = [{"Key": "dedicated", "Value": "core", "Effect": "NO_SCHEDULE"}]
@@ -564,7 +562,7 @@ def test_planted_webhook_served_from_another_release_is_reported(releases: dict[
 def test_planted_nodepool_that_may_outlive_karpenter_is_reported(
     synthesized: Synthesized, releases: dict[str, Release]
 ) -> None:
-    template = copy.deepcopy(synthesized.template("cluster"))
+    template = copy.deepcopy(synthesized.platform())
     karpenter_id = releases[KARPENTER].logical_id
     for logical_id, manifest in kubernetes_manifests(template):
         if manifest["kind"] == "EC2NodeClass":
@@ -607,7 +605,7 @@ def test_planted_race_with_the_controller_service_webhook_is_reported(
 ) -> None:
     """With the Service webhook back on, the releases that install beside the controller and create Services
     (Karpenter's, External Secrets' webhook Service) race it: the check that allows them side by side is real."""
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     planted = _with_service_webhook(releases)
     races = webhook_races(template, _created_by(template, planted), _waits(template))
     racing = {race.split(" creates ")[0] for race in races}

@@ -26,7 +26,7 @@ KARPENTER_KINDS = {("karpenter.k8s.aws/v1", "EC2NodeClass"), ("karpenter.sh/v1",
 
 def _deployable_manifests(synthesized: Synthesized) -> list[tuple[str, dict]]:
     """The cluster stack's manifests with deploy-time values replaced by realistic stand-ins."""
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     stand_ins = StandIns(synthesized.templates, template, synthesized.config.cluster_name)
     return [(lid, resolve_markers(manifest, stand_ins)) for lid, manifest in kubernetes_manifests(template)]
 
@@ -62,9 +62,7 @@ def test_core_objects_validate_for_the_cluster_version(synthesized: Synthesized)
 
 
 def test_gp3_is_the_encrypted_default_storage_class(synthesized: Synthesized) -> None:
-    (storage_class,) = [
-        m for _, m in kubernetes_manifests(synthesized.template("cluster")) if m["kind"] == "StorageClass"
-    ]
+    (storage_class,) = [m for _, m in kubernetes_manifests(synthesized.platform()) if m["kind"] == "StorageClass"]
     assert storage_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
     assert storage_class["provisioner"] == "ebs.csi.aws.com"
     assert storage_class["parameters"]["type"] == "gp3"
@@ -76,7 +74,7 @@ def test_gp3_is_the_encrypted_default_storage_class(synthesized: Synthesized) ->
 
 
 def test_load_balancer_controller_chart(synthesized: Synthesized, schemas_dir: Path) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     chart = synthesized.config.versions.helm_charts.aws_load_balancer_controller
     chart_id, props, values = helm_release(template, SERVICE_ACCOUNT)
     assert (props["Repository"], props["Chart"], props["Version"]) == (chart.repository, chart.chart, chart.version)
@@ -98,7 +96,7 @@ def test_load_balancer_controller_chart(synthesized: Synthesized, schemas_dir: P
 
 
 def test_load_balancer_controller_uses_pod_identity_and_waits_for_nodes(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     chart_id, _, _ = helm_release(template, SERVICE_ACCOUNT)
     association_id, association = by_path(template, "/LoadBalancerController/Identity/Association")
     assert association["Properties"]["Namespace"] == "kube-system"

@@ -12,7 +12,7 @@ from config.settings import load_config
 from constructs.cluster.eks_addons import EBS_CSI_DRIVER, with_volume_tags
 from constructs.shared.tags import ownership_tags
 from tests.config_edits import set_key
-from tests.support import node_shapes, tolerates
+from tests.support import node_shapes, tolerates, transitive_dependencies
 from tests.synth import Synthesized, synthesize_with
 from tests.template_queries import (
     by_path,
@@ -211,20 +211,26 @@ def test_handler_log_groups_are_encrypted_and_follow_the_env(synthesized: Synthe
 # ---- 2. managed add-ons ----
 
 
-def test_controller_charts_install_side_by_side_after_the_nodes_and_cluster_dns(synthesized: Synthesized) -> None:
-    """Each controller waits for the core nodes (which wait for the node daemons) and CoreDNS (each calls AWS as it
-    starts), and for no other controller: none admits another's objects, so they install in parallel."""
+def test_controller_charts_install_side_by_side_after_the_nodes_beside_cluster_dns(synthesized: Synthesized) -> None:
+    """Each controller waits for the core nodes (which wait for the node daemons) and for no other controller (none
+    admits another's objects), nor for CoreDNS: each resolves only AWS endpoints, through the VPC resolver, so a
+    fresh cluster installs them while CoreDNS starts and they keep working when it is down."""
     template = synthesized.template("cluster")
     addons = _addons(template)
     nodegroup_id, _ = only_resource(template, "AWS::EKS::Nodegroup")
     node_daemons = {addons[name][0] for name in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")}
     assert node_daemons <= depends_on(template, nodegroup_id)
-    releases = ("karpenter", "aws-load-balancer-controller", "external-secrets")
+    releases = ("aws-load-balancer-controller", "external-secrets")
     chart_ids = {release: helm_release(template, release)[0] for release in releases}
     for release, chart_id in chart_ids.items():
         waits_for = depends_on(template, chart_id)
-        assert {nodegroup_id, addons["coredns"][0]} <= waits_for, release
+        assert nodegroup_id in waits_for, release
+        assert addons["coredns"][0] not in transitive_dependencies(template, chart_id), release
         assert not waits_for & (set(chart_ids.values()) - {chart_id}), release
+        assert helm_release(template, release)[2]["dnsPolicy"] == "Default", release
+    # Karpenter's chart is the Karpenter stack's, which the CLI deploys once the cluster stack (core nodes, CoreDNS
+    # and all) is complete.
+    assert helm_release(synthesized.template("karpenter"), "karpenter")[2]["dnsPolicy"] == "Default"
 
 
 def _addons(template: dict) -> dict[str, tuple[str, dict]]:
@@ -328,7 +334,7 @@ def _untolerated_taints(template: dict, tolerations: list[dict]) -> list[str]:
 def test_efs_node_daemon_tolerates_the_taints_of_every_node(synthesized: Synthesized) -> None:
     """Airflow task pods and Spark pods mount the DAG file system on Karpenter nodes, tainted ones included: the
     driver's node daemon must run on every node the cluster can have, or their volumes never mount."""
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     _, efs = _addons(template)["aws-efs-csi-driver"]
     tolerations = json.loads(efs["ConfigurationValues"])["node"]["tolerations"]
     assert _untolerated_taints(template, tolerations) == []
@@ -343,7 +349,7 @@ def test_efs_node_daemon_tolerates_the_taints_of_every_node(synthesized: Synthes
 
 def test_node_roles_carry_only_the_node_policies(synthesized: Synthesized) -> None:
     template = synthesized.template("cluster")
-    for path in ("/Eks/CoreNodeRole/Resource", "/Karpenter/NodeRole/Resource"):
+    for path in ("/Eks/CoreNodeRole/Resource", "/KarpenterNodes/NodeRole/Resource"):
         _, role = by_path(template, path)
         policies = sorted(render(arn).rsplit("/", 1)[1] for arn in role["Properties"]["ManagedPolicyArns"])
         assert policies == ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]

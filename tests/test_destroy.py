@@ -113,21 +113,34 @@ def _controller_of(synthesized: Synthesized, obj: dict) -> str:
     return INVENTORY["kinds"][_group_kind(obj)]
 
 
+def _installer(synthesized: Synthesized, templates: dict[str, dict], controller: str) -> tuple[str, str]:
+    """The stack component and logical id of what installs `controller` (the cluster or the Karpenter stack)."""
+    found = []
+    for stack_name, template in templates.items():
+        try:
+            found.append((_component(synthesized, stack_name), controller_resource(template, controller)))
+        except (AssertionError, ValueError):
+            continue
+    assert len(found) == 1, f"{controller} is installed by {found}"
+    return found[0]
+
+
 def ordering_problems(synthesized: Synthesized, templates: dict[str, dict]) -> list[str]:
     """Objects whose creator CloudFormation could delete after (or while) it deletes their controller."""
-    cluster = synthesized.config.stack_name("cluster")
     depends = stack_dependencies(synthesized)
     problems = []
     for component, logical_id, obj in acted_objects(synthesized):
         controller = _controller_of(synthesized, obj)
-        installer = controller_resource(templates[cluster], controller)
+        installer_stack, installer = _installer(synthesized, templates, controller)
         what = f"{component}/{logical_id} ({obj['kind']} {obj['metadata']['name']})"
-        if component == "cluster":
+        if component == installer_stack:
             stack_name = synthesized.config.stack_name(component)
             if installer not in transitive_dependencies(templates[stack_name], logical_id):
                 problems.append(f"{what} does not depend on {controller} ({installer})")
-        elif "cluster" not in depends[component]:
-            problems.append(f"{what}: its stack does not depend on the cluster stack, where {controller} runs")
+        elif installer_stack not in depends[component]:
+            problems.append(
+                f"{what}: its stack does not depend on the {installer_stack} stack, where {controller} runs"
+            )
     return problems
 
 
@@ -174,10 +187,10 @@ def test_a_missing_edge_is_reported(dev: Synthesized) -> None:
     """Drop the node classes' DependsOn (on the Karpenter chart): CloudFormation could then uninstall Karpenter
     while it still has nodes and launch templates to delete, and the check must say so."""
     templates = copy.deepcopy(dev.templates)
-    cluster = templates[dev.config.stack_name("cluster")]
-    for logical_id, obj in kubernetes_manifests(cluster):
+    karpenter_stack = templates[dev.config.stack_name("karpenter")]
+    for logical_id, obj in kubernetes_manifests(karpenter_stack):
         if obj["kind"] in ("EC2NodeClass", "NodePool"):
-            cluster["Resources"][logical_id].pop("DependsOn")
+            karpenter_stack["Resources"][logical_id].pop("DependsOn")
     problems = ordering_problems(dev, templates)
     karpenter = dev.config.cluster.karpenter
     assert len(problems) == len(karpenter.node_classes) + len(karpenter.node_pools)
@@ -205,6 +218,14 @@ def test_the_kubectl_handler_reaches_the_api_server_until_its_last_delete(synthe
     assert kubernetes
     for logical_id in kubernetes:
         assert handler_rules | access <= transitive_dependencies(template, logical_id), logical_id
+    # Every other stack with manifests or charts (Karpenter's too) depends on the cluster stack: destroyed first.
+    depends_on = stack_dependencies(synthesized)
+    for stack_name, other in synthesized.templates.items():
+        component = _component(synthesized, stack_name)
+        if component != "cluster" and any(
+            r["Type"].startswith("Custom::AWSCDK-EKS-") for r in other["Resources"].values()
+        ):
+            assert "cluster" in depends_on[component], component
 
 
 def test_the_dag_claim_creates_nothing_in_efs(synthesized: Synthesized) -> None:
@@ -226,7 +247,7 @@ def test_the_dag_claim_creates_nothing_in_efs(synthesized: Synthesized) -> None:
 def test_controllers_and_drivers_tag_what_they_create(synthesized: Synthesized) -> None:
     config = synthesized.config
     tags = ownership_tags(config.project, config.env_name)
-    cluster = synthesized.template("cluster")
+    cluster = synthesized.platform()
     assert helm_release(cluster, "aws-load-balancer-controller")[2]["defaultTags"] == tags
     node_classes = [obj for _, obj in kubernetes_manifests(cluster) if obj["kind"] == "EC2NodeClass"]
     assert node_classes and all(obj["spec"]["tags"] == tags for obj in node_classes)

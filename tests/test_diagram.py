@@ -98,7 +98,7 @@ def test_labels_come_from_template_properties(rendered: str, dev: Synthesized, p
 def test_what_differs_between_the_envs_is_marked(rendered: str, dev: Synthesized, prod: Synthesized) -> None:
     nat = Counter({s.config.env_name: len(_resources(s, "AWS::EC2::NatGateway")) for s in (dev, prod)})
     assert nat["dev"] != nat["prod"], "dev and prod now have as many NAT gateways: pick another difference"
-    assert f"dev ×{nat['dev']}; prod ×{nat['prod']}" in _node(rendered, "network_nat_gateways")
+    assert f"dev ×{nat['dev']}; prod ×{nat['prod']}" in _node(rendered, "cluster_nat_gateways")
     charts = {
         s.config.env_name: {c["Release"] for c in _resources(s, "Custom::AWSCDK-EKS-HelmChart")} for s in (dev, prod)
     }

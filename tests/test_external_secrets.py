@@ -172,19 +172,14 @@ def test_exactly_the_two_wildcard_resources_are_acknowledged_on_the_policy(synth
 # ---- create and destroy order ----
 
 
-def test_chart_waits_for_its_association_cluster_dns_and_the_core_nodes(
-    synthesized: Synthesized,
-) -> None:
+def test_chart_waits_for_its_association_and_the_core_nodes(synthesized: Synthesized) -> None:
     template = synthesized.template("cluster")
-    chart_id, _, _ = helm_release(template, RELEASE)
+    chart_id, _, values = helm_release(template, RELEASE)
     dependencies = depends_on(template, chart_id)
     association_id, _ = by_path(template, "/ExternalSecrets/Identity/Association")
-    coredns_id = next(
-        lid
-        for lid, r in resources_of_type(template, "AWS::EKS::Addon").items()
-        if r["Properties"]["AddonName"] == "coredns"
-    )
     nodegroup_id, _ = only_resource(template, "AWS::EKS::Nodegroup")
-    # The association before the pods (they get credentials only if it exists when they start); CoreDNS before the
-    # controller calls AWS; the core nodes its pods run on (they wait for the Pod Identity agent).
-    assert {association_id, coredns_id, nodegroup_id} <= dependencies
+    # The association before the pods (they get credentials only if it exists when they start); the core nodes its
+    # pods run on (they wait for the Pod Identity agent). Not CoreDNS: the controller resolves Secrets Manager
+    # through the VPC resolver.
+    assert {association_id, nodegroup_id} <= dependencies
+    assert values["dnsPolicy"] == "Default"

@@ -28,9 +28,9 @@ def _controller_policies(template: dict) -> dict[str, dict]:
 
 def test_controller_policies_equal_upstream_cloudformation(synthesized: Synthesized) -> None:
     config = synthesized.config
-    template = synthesized.template("cluster")
-    node_role_id, _ = by_path(template, "/Karpenter/NodeRole/Resource")
-    queue_id, _ = by_path(template, "/Karpenter/InterruptionQueue/Resource")
+    template = synthesized.platform()
+    node_role_id, _ = by_path(template, "/KarpenterNodes/NodeRole/Resource")
+    queue_id, _ = by_path(template, "/KarpenterNodes/InterruptionQueue/Resource")
     substitutions = {
         "${ClusterName}": config.cluster_name,
         "${AWS::Partition}": "aws",
@@ -69,7 +69,7 @@ def test_controller_can_manage_and_list_instance_profiles(synthesized: Synthesiz
     """Without these, deleting an EC2NodeClass hangs on its instance profile."""
     actions = {
         action
-        for document in _controller_policies(synthesized.template("cluster")).values()
+        for document in _controller_policies(synthesized.platform()).values()
         for statement in document["Statement"]
         for action in as_list(statement["Action"])
     }
@@ -86,7 +86,7 @@ def test_controller_can_manage_and_list_instance_profiles(synthesized: Synthesiz
 
 
 def test_controller_role_is_pod_identity_for_the_karpenter_service_account(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     role_id, role = by_path(template, "/Karpenter/ControllerIdentity/Role/Resource")
     (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
@@ -100,16 +100,16 @@ def test_controller_role_is_pod_identity_for_the_karpenter_service_account(synth
 
 
 def test_node_role_has_an_ec2_linux_access_entry(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
-    node_role_id, _ = by_path(template, "/Karpenter/NodeRole/Resource")
-    _, entry = by_path(template, "/Karpenter/NodeAccessEntry/Resource")
+    template = synthesized.platform()
+    node_role_id, _ = by_path(template, "/KarpenterNodes/NodeRole/Resource")
+    _, entry = by_path(template, "/KarpenterNodes/NodeAccessEntry/Resource")
     assert entry["Properties"]["Type"] == "EC2_LINUX"
     assert entry["Properties"]["PrincipalArn"] == {"Fn::GetAtt": [node_role_id, "Arn"]}
     assert not entry["Properties"].get("AccessPolicies")
 
 
 def test_interruption_queue_is_encrypted_tls_only_and_short_lived(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     queue_id, queue = only_resource(template, "AWS::SQS::Queue")
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
     assert queue["Properties"]["MessageRetentionPeriod"] == 300
@@ -126,7 +126,7 @@ def test_interruption_queue_is_encrypted_tls_only_and_short_lived(synthesized: S
 
 
 def test_the_five_documented_interruption_rules_feed_the_queue(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     queue_id, _ = only_resource(template, "AWS::SQS::Queue")
     patterns = set()
     for rule in resources_of_type(template, "AWS::Events::Rule").values():
@@ -141,7 +141,7 @@ def test_the_five_documented_interruption_rules_feed_the_queue(synthesized: Synt
 
 
 def test_charts_pinned_from_the_oci_registry_with_wait(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     charts = synthesized.config.versions.helm_charts
     for release, chart in (("karpenter-crd", charts.karpenter_crd), ("karpenter", charts.karpenter)):
         _, props, _ = helm_release(template, release)
@@ -152,7 +152,7 @@ def test_charts_pinned_from_the_oci_registry_with_wait(synthesized: Synthesized)
 
 
 def test_chart_values(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     queue_id, _ = only_resource(template, "AWS::SQS::Queue")
     _, _, values = helm_release(template, "karpenter")
     controller = synthesized.config.cluster.karpenter.controller
@@ -170,7 +170,7 @@ def test_chart_values(synthesized: Synthesized) -> None:
 
 
 def test_every_configured_node_pool_is_applied(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     for pool in synthesized.config.cluster.karpenter.node_pools:
         _, manifest = manifest_of_kind(template, "NodePool", pool.name)
         spec = manifest["spec"]
@@ -190,7 +190,7 @@ def test_every_configured_node_pool_is_applied(synthesized: Synthesized) -> None
 
 
 def test_spark_pool_matches_the_blueprint_seed(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
+    template = synthesized.platform()
     _, pool = manifest_of_kind(template, "NodePool", "spark-compute-optimized")
     spec = pool["spec"]["template"]["spec"]
     assert spec["taints"] == [{"key": "spark-compute-optimized", "value": "true", "effect": "NoSchedule"}]
@@ -206,15 +206,15 @@ def test_spark_pool_matches_the_blueprint_seed(synthesized: Synthesized) -> None
 
 
 def test_airflow_task_pool_is_on_demand_and_consolidates(synthesized: Synthesized) -> None:
-    _, pool = manifest_of_kind(synthesized.template("cluster"), "NodePool", "airflow-tasks")
+    _, pool = manifest_of_kind(synthesized.platform(), "NodePool", "airflow-tasks")
     requirements = {r["key"]: r["values"] for r in pool["spec"]["template"]["spec"]["requirements"]}
     assert requirements["karpenter.sh/capacity-type"] == ["on-demand"]
     assert pool["spec"]["disruption"]["consolidationPolicy"] == "WhenEmptyOrUnderutilized"
 
 
 def test_node_classes_use_al2023_imdsv2_encrypted_gp3_and_our_node_role(synthesized: Synthesized) -> None:
-    template = synthesized.template("cluster")
-    node_role_id, _ = by_path(template, "/Karpenter/NodeRole/Resource")
+    template = synthesized.platform()
+    node_role_id, _ = by_path(template, "/KarpenterNodes/NodeRole/Resource")
     for node_class_config in synthesized.config.cluster.karpenter.node_classes:
         _, node_class = manifest_of_kind(template, "EC2NodeClass", node_class_config.name)
         spec = node_class["spec"]
@@ -246,9 +246,11 @@ def test_exactly_the_data_clients_group_carries_the_discovery_tag(synthesized: S
 
 
 def test_destroy_order_node_pools_before_karpenter(synthesized: Synthesized) -> None:
-    """NodePool -> EC2NodeClass -> Karpenter chart -> (CRDs, controller IAM, Pod Identity, queue, core nodes):
-    CloudFormation deletes in reverse, so Karpenter still runs while its NodePools and nodes go away."""
-    template = synthesized.template("cluster")
+    """NodePool -> EC2NodeClass -> Karpenter chart -> (CRDs, controller IAM, Pod Identity) in the Karpenter stack,
+    which depends on the cluster stack's node role, access entry, queue and core nodes: CloudFormation deletes in
+    reverse, and the CLI destroys the Karpenter stack first, so Karpenter still runs while its NodePools and nodes go
+    away."""
+    template = synthesized.template("karpenter")
     chart_id, _, _ = helm_release(template, "karpenter")
     crd_chart_id, _, _ = helm_release(template, "karpenter-crd")
     for pool in synthesized.config.cluster.karpenter.node_pools:
@@ -261,10 +263,14 @@ def test_destroy_order_node_pools_before_karpenter(synthesized: Synthesized) -> 
         crd_chart_id,
         by_path(template, "/Karpenter/ControllerIdentity/Role/Resource")[0],
         by_path(template, "/Karpenter/ControllerIdentity/Association")[0],
-        by_path(template, "/Karpenter/InterruptionQueue/Resource")[0],
-        by_path(template, "/Karpenter/NodeAccessEntry/Resource")[0],
-        only_resource(template, "AWS::EKS::Nodegroup")[0],
         *(by_path(template, f"/Karpenter/{name}/Resource")[0] for name in _controller_policies(template)),
     }
     missing = required - chart_needs
     assert not missing, f"Karpenter chart does not depend on {sorted(missing)}"
+    manifest = json.loads((synthesized.outdir / "manifest.json").read_text())
+    stack = synthesized.config.stack_name
+    assert manifest["artifacts"][stack("karpenter")]["dependencies"].count(stack("cluster")) == 1
+    cluster = synthesized.template("cluster")
+    for path in ("/KarpenterNodes/InterruptionQueue/Resource", "/KarpenterNodes/NodeAccessEntry/Resource"):
+        by_path(cluster, path)
+    only_resource(cluster, "AWS::EKS::Nodegroup")

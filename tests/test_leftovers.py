@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from scripts import leftovers
+from tests.synth import Synthesized
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -261,3 +262,10 @@ def test_the_wrapper_takes_exactly_one_env() -> None:
         ["bash", str(REPO_ROOT / "scripts" / "leftovers.sh")], capture_output=True, text=True, check=False
     )
     assert result.returncode == 2 and result.stderr.startswith("usage: ")
+
+
+def test_it_looks_for_every_stack_the_app_composes(synthesized: Synthesized) -> None:
+    """A stack added to the app but not to COMPONENTS would outlive a destroy unreported."""
+    assert {synthesized.config.stack_name(component) for component in leftovers.COMPONENTS} == set(
+        synthesized.stack_names
+    )

@@ -1,9 +1,11 @@
-"""The network stack: subnets per AZ and role, NAT per env, flow logs, endpoints, discovery tags."""
+"""The network stack: subnets per AZ and role, flow logs, the S3 endpoint, discovery tags; and the private
+subnets' egress (NAT, interface endpoints) that the cluster stack creates for them."""
 
 from __future__ import annotations
 
 import ipaddress
 
+from tests.support import transitive_dependencies
 from tests.synth import Synthesized
 from tests.template_queries import only_resource, resources_of_type, tags
 
@@ -42,9 +44,62 @@ def test_isolated_subnets_have_no_route_out(synthesized: Synthesized) -> None:
         assert route["Properties"]["RouteTableId"]["Ref"] not in isolated_tables
 
 
-def test_nat_gateways_per_env(dev: Synthesized, prod: Synthesized) -> None:
-    assert len(resources_of_type(dev.template("network"), "AWS::EC2::NatGateway")) == 1
-    assert len(resources_of_type(prod.template("network"), "AWS::EC2::NatGateway")) == 3
+def _subnet_az(network: dict, subnet: dict) -> str:
+    """The AZ of the network-stack subnet a cluster-stack property names (through Fn::GetStackOutput)."""
+    output = subnet["Fn::GetStackOutput"]["OutputName"]
+    return network["Resources"][network["Outputs"][output]["Value"]["Ref"]]["Properties"]["AvailabilityZone"]
+
+
+def test_nat_gateways_per_env_beside_the_control_plane(dev: Synthesized, prod: Synthesized) -> None:
+    """The private subnets' NAT gateways and default routes are the cluster stack's (constructs/network/egress.py),
+    so the stacks above the network wait only for the subnets; one gateway per configured AZ, in its public
+    subnet, and every private subnet routes to the gateway of its own AZ, or to the only one."""
+    for synthesized, count in ((dev, 1), (prod, 3)):
+        network, cluster = synthesized.template("network"), synthesized.template("cluster")
+        assert resources_of_type(network, "AWS::EC2::NatGateway") == {}
+        assert [
+            r for r in resources_of_type(network, "AWS::EC2::Route").values() if "NatGatewayId" in r["Properties"]
+        ] == []
+        gateways = resources_of_type(cluster, "AWS::EC2::NatGateway")
+        assert len(gateways) == count == synthesized.config.network.nat_gateways
+        gateway_az = {lid: _subnet_az(network, g["Properties"]["SubnetId"]) for lid, g in gateways.items()}
+        public_azs = {s["Properties"]["AvailabilityZone"] for s in _subnets(network, "Public")}
+        assert set(gateway_az.values()) <= public_azs and len(set(gateway_az.values())) == count
+        private_tables = {
+            lid: r for lid, r in resources_of_type(network, "AWS::EC2::RouteTable").items() if "privateSubnet" in lid
+        }
+        routes = [r["Properties"] for r in resources_of_type(cluster, "AWS::EC2::Route").values()]
+        assert len(routes) == len(private_tables) == len(synthesized.config.availability_zones)
+        for route in routes:
+            assert route["DestinationCidrBlock"] == "0.0.0.0/0"
+            table_output = route["RouteTableId"]["Fn::GetStackOutput"]["OutputName"]
+            assert network["Outputs"][table_output]["Value"]["Ref"] in private_tables
+            gateway = route["NatGatewayId"]["Ref"]
+            (association,) = [
+                a["Properties"]
+                for a in resources_of_type(network, "AWS::EC2::SubnetRouteTableAssociation").values()
+                if a["Properties"]["RouteTableId"] == network["Outputs"][table_output]["Value"]
+            ]
+            subnet_az = network["Resources"][association["SubnetId"]["Ref"]]["Properties"]["AvailabilityZone"]
+            assert gateway_az[gateway] == subnet_az or count == 1
+
+
+def test_what_leaves_the_vpc_waits_for_the_way_out_and_the_control_plane_does_not(synthesized: Synthesized) -> None:
+    """Nodes need the default routes to join and the kubectl handler to reach the EKS API and chart repositories;
+    the control plane needs neither, so it is created beside the NAT gateways. Every manifest and chart waits for
+    the ready barrier, so on `cdk destroy` the routes (and endpoints) outlive the last of them."""
+    cluster = synthesized.template("cluster")
+    egress = {
+        lid for lid, r in cluster["Resources"].items() if r["Type"] in ("AWS::EC2::Route", "AWS::EC2::VPCEndpoint")
+    }
+    assert egress
+    (eks_id,) = resources_of_type(cluster, "AWS::EKS::Cluster")
+    assert not egress & transitive_dependencies(cluster, eks_id)
+    (nodes_id,) = resources_of_type(cluster, "AWS::EKS::Nodegroup")
+    assert egress <= transitive_dependencies(cluster, nodes_id)
+    for lid, resource in cluster["Resources"].items():
+        if resource["Type"].startswith("Custom::AWSCDK-EKS-"):
+            assert egress <= transitive_dependencies(cluster, lid), lid
 
 
 def test_load_balancer_and_karpenter_subnet_tags(synthesized: Synthesized) -> None:
@@ -75,11 +130,17 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(synthesized: 
 
 
 def test_s3_gateway_endpoint_always_interface_endpoints_when_enabled(dev: Synthesized, prod: Synthesized) -> None:
+    """The S3 gateway endpoint is the network's (the data stack's function in the VPC reaches S3 through it); the
+    interface endpoints serve the cluster's nodes and controllers, so they are the cluster stack's."""
     for synthesized, expected in ((dev, set()), (prod, {"ecr.api", "ecr.dkr", "sts", "logs", "ec2", "sqs"})):
-        endpoints = resources_of_type(synthesized.template("network"), "AWS::EC2::VPCEndpoint").values()
-        gateway = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Gateway"]
-        assert len(gateway) == 1 and "s3" in str(gateway[0]["Properties"]["ServiceName"])
+        network_endpoints = resources_of_type(synthesized.template("network"), "AWS::EC2::VPCEndpoint").values()
+        (gateway,) = network_endpoints
+        assert gateway["Properties"]["VpcEndpointType"] == "Gateway" and "s3" in str(
+            gateway["Properties"]["ServiceName"]
+        )
+        endpoints = resources_of_type(synthesized.template("cluster"), "AWS::EC2::VPCEndpoint").values()
         interface = [e for e in endpoints if e["Properties"].get("VpcEndpointType") == "Interface"]
+        assert len(interface) == len(endpoints)
         prefix = f"com.amazonaws.{synthesized.config.region}."
         names = {e["Properties"]["ServiceName"].removeprefix(prefix) for e in interface}
         assert names == expected
@@ -89,7 +150,7 @@ def test_s3_gateway_endpoint_always_interface_endpoints_when_enabled(dev: Synthe
 
 
 def test_endpoint_security_group_admits_only_https_from_the_vpc(prod: Synthesized) -> None:
-    template = prod.template("network")
+    template = prod.template("cluster")
     groups = [
         g
         for g in resources_of_type(template, "AWS::EC2::SecurityGroup").values()

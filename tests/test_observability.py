@@ -89,7 +89,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_metrics_catalog()
 # Where each exporter's pods come from: (stack, Helm release). Airflow's chart is not available offline.
 EXPORTER_RELEASES = {
-    "karpenter": ("cluster", "karpenter"),
+    "karpenter": ("karpenter", "karpenter"),
     "aws-load-balancer-controller": ("cluster", "aws-load-balancer-controller"),
     "spark-operator": ("spark", "spark-operator"),
     "opencost": ("observability", OPENCOST_RELEASE),
@@ -897,7 +897,7 @@ def test_with_the_feature_off_there_is_no_observability_stack(tmp_path: Path) ->
     config = config.model_copy(update={"features": config.features.model_copy(update={"observability": False})})
     stacks = build_stacks(cdk.App(context=cli_context(env), outdir=str(tmp_path)), config)
     assert [s.stack_name for s in stacks] == [
-        config.stack_name(c) for c in ("network", "data", "cluster", "airflow", "spark")
+        config.stack_name(c) for c in ("network", "data", "cluster", "airflow", "karpenter", "spark")
     ]
 
 

@@ -141,7 +141,7 @@ def test_the_operator_runs_on_the_core_nodes_and_its_webhook_is_reachable(
     webhook = _deployment(operator_objects, "spark-operator-webhook")
     ports = {p["containerPort"] for c in webhook["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
     assert 9443 in ports
-    cluster = synthesized.template("cluster")
+    cluster = synthesized.platform()
     (template,) = resources_of_type(cluster, "AWS::EC2::LaunchTemplate").values()
     groups = json.dumps(template["Properties"]["LaunchTemplateData"]["SecurityGroupIds"])
     assert "ClusterSecurityGroupId" in groups
@@ -201,7 +201,7 @@ def test_the_image_and_s3_connector_are_the_pinned_ones(synthesized: Synthesized
 def test_driver_on_demand_and_executors_on_spot_of_a_pool_the_cluster_emits(
     synthesized: Synthesized, application: dict
 ) -> None:
-    shapes = {shape.name: shape for shape in node_shapes(synthesized.template("cluster"))}
+    shapes = {shape.name: shape for shape in node_shapes(synthesized.platform())}
     pool = shapes[f"NodePool {synthesized.config.spark.node_pool}"]
     for role, capacity in (("driver", "on-demand"), ("executor", "spot")):
         pod = application["spec"][role]
@@ -215,7 +215,7 @@ def test_driver_on_demand_and_executors_on_spot_of_a_pool_the_cluster_emits(
 
 
 def test_the_image_runs_on_every_architecture_the_pool_may_launch(synthesized: Synthesized) -> None:
-    shapes = {shape.name: shape for shape in node_shapes(synthesized.template("cluster"))}
+    shapes = {shape.name: shape for shape in node_shapes(synthesized.platform())}
     arches = shapes[f"NodePool {synthesized.config.spark.node_pool}"].labels["kubernetes.io/arch"].values
     assert arches is not None, "the Spark pool does not restrict kubernetes.io/arch"
     assert set(arches) <= set(synthesized.config.versions.spark.architectures)
@@ -367,7 +367,7 @@ def test_history_servers_follow_the_toggle_and_run_read_only_on_the_core_nodes(
         assert servers == []
         return
     assert sorted(s["metadata"]["namespace"] for s in servers) == sorted(synthesized.config.spark.job_namespaces)
-    shapes = node_shapes(synthesized.template("cluster"))
+    shapes = node_shapes(synthesized.platform())
     for pod in pod_templates(servers, "default"):
         assert pod.spec["nodeSelector"] == CORE_NODE_LABELS
         assert placement_problem(pod.spec, shapes) is None

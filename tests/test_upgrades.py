@@ -117,7 +117,7 @@ BUMPS: tuple[Bump, ...] = (
     # do not name the chart version (IAM cannot edit a description: they would be replaced on every upgrade).
     Bump(
         keys=("helm_charts.karpenter_crd.version", "helm_charts.karpenter.version"),
-        changes=(Change(component="cluster", resource_type=HELM_CHART, prop="Version", count=2),),
+        changes=(Change(component="karpenter", resource_type=HELM_CHART, prop="Version", count=2),),
     ),
     _chart("aws_load_balancer_controller", "cluster"),
     _chart("external_secrets", "cluster"),
@@ -152,7 +152,7 @@ BUMPS: tuple[Bump, ...] = (
     # Both EC2NodeClasses: Karpenter then drifts their nodes to the new AMIs.
     Bump(
         keys=("karpenter_ami_alias",),
-        changes=(Change(component="cluster", resource_type=MANIFEST, prop="Manifest", count=2),),
+        changes=(Change(component="karpenter", resource_type=MANIFEST, prop="Manifest", count=2),),
     ),
 )
 

@@ -56,9 +56,6 @@ class ManagedAddons(Construct):
                 props.core_nodes.node.add_dependency(resource)
             self.addons[addon.name] = resource
 
-        # What a controller that calls AWS as it starts waits for: the cluster's DNS (none if config has no CoreDNS).
-        self.cluster_dns: tuple[eks.CfnAddon, ...] = (self.addons["coredns"],) if "coredns" in self.addons else ()
-
         self.storage_class = eks.KubernetesManifest(
             self, "Gp3StorageClass", cluster=props.cluster, manifest=[GP3_STORAGE_CLASS]
         )

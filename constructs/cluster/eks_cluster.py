@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer
 from constructs import Construct
@@ -59,6 +60,9 @@ class EksClusterProps:
     vpc: ec2.IVpc
     # Nodes join this group so the data layer (RDS, EFS) admits them.
     data_clients: ec2.ISecurityGroup
+    # The private subnets' way out (default routes, endpoints): nodes need it to join, the kubectl handler to reach
+    # the EKS API and chart repositories.
+    egress: Sequence[Construct]
     lifecycle: Lifecycle
 
 
@@ -83,6 +87,12 @@ class EksCluster(Construct):
         )
         control_plane_logs = EncryptedLogGroup(self, "ControlPlaneLogs", props=log_settings)
         self.cluster = self._control_plane(props)
+        # Only what leaves the VPC waits for the egress, not the control plane, which is created beside it. Every
+        # manifest and chart waits for the ready barrier, so `cdk destroy` also keeps the way out until the last one
+        # (and the load balancer controller's and Karpenter's clean-up calls) is done.
+        barrier = self.cluster.node.find_child("KubectlReadyBarrier")
+        barrier.node.add_dependency(*props.egress)
+        self._create_kubectl_handler_beside_the_control_plane(barrier)
         # Only the control plane waits for the group (a dependency of the Cluster construct would hold its role,
         # security group and node group too); `cdk destroy` still deletes the group only after the control plane.
         self.cluster.node.default_child.node.add_dependency(control_plane_logs)
@@ -152,6 +162,20 @@ class EksCluster(Construct):
         assert len(handler_rules) == 2, handler_rules  # the control-plane group's and the cluster group's
         cluster.node.find_child("KubectlReadyBarrier").node.add_dependency(*handler_rules)
         return cluster
+
+    def _create_kubectl_handler_beside_the_control_plane(self, barrier: Construct) -> None:
+        """A function in a VPC takes minutes to create (Lambda builds its network interfaces), and aws-cdk-lib makes
+        the kubectl handler wait for its role's policy, which names the cluster: so for the control plane. The
+        function needs the policy only when it runs, and it runs only for manifests and charts, which all wait for
+        the ready barrier: the barrier waits for the policy instead, and the function is built while the control
+        plane is. On `cdk destroy` the policy still outlives every manifest and chart."""
+        handler = self.cluster.node.find_child("KubectlProvider").node.find_child("Handler")
+        function = handler.node.default_child
+        role = handler.node.find_child("ServiceRole")
+        policy = role.node.find_child("DefaultPolicy")
+        assert isinstance(function, lambda_.CfnFunction), function
+        function.add_override("DependsOn", [role.node.default_child.logical_id])
+        barrier.node.add_dependency(policy)
 
     def _grant_cluster_admin(self, role_arns: Sequence[str]) -> None:
         for role_arn in role_arns:
@@ -261,6 +285,7 @@ class EksCluster(Construct):
         cfn_nodes = nodes.node.default_child
         assert isinstance(cfn_nodes, eks.CfnNodegroup)
         cfn_nodes.version = props.settings.kubernetes_version
+        cfn_nodes.node.add_dependency(*props.egress)
         return nodes
 
 

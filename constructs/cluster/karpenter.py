@@ -1,6 +1,7 @@
-"""Karpenter: the controller's IAM (upstream's CloudFormation policies), interruption queue, node role and chart.
+"""Karpenter: the identity of the nodes it launches, and the controller (upstream's CloudFormation policies,
+interruption queue and charts).
 
-Our own construct because cdk-eks-karpenter does not accept aws_eks_v2 clusters.
+Our own constructs because cdk-eks-karpenter does not accept aws_eks_v2 clusters.
 """
 
 from __future__ import annotations
@@ -42,49 +43,24 @@ INTERRUPTION_EVENTS = {
 }
 
 
-@dataclass(frozen=True, kw_only=True)
-class KarpenterProps:
-    cluster: eks.ICluster
-    cluster_name: str
-    crd_chart: HelmChartVersion
-    chart: HelmChartVersion
-    controller: KarpenterControllerConfig
-    # The controller runs on the core nodes, never on nodes it manages.
-    core_nodes: eks.Nodegroup
-    node_selector: dict[str, str]
+class KarpenterNodes(Construct):
+    """What Karpenter's nodes need besides the controller: their role, the access entry that lets their kubelets
+    join, and the queue EC2's notices about them land in. The cluster stack's, so that what names a node role (the
+    DAG file system's mounts) or watches the queue (an alarm) does not wait for, or depend on, the Karpenter stack."""
 
-
-class Karpenter(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, props: KarpenterProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, cluster: eks.ICluster, cluster_name: str) -> None:
         super().__init__(scope, construct_id)
-        self.node_role = node_role(
-            self, "NodeRole", description=f"Nodes Karpenter launches for EKS cluster {props.cluster_name}"
-        )
+        self.role = node_role(self, "NodeRole", description=f"Nodes Karpenter launches for EKS cluster {cluster_name}")
         # Karpenter's nodes are self-managed EC2 instances: this entry lets their kubelets join the cluster.
-        self.node_access = eks.AccessEntry(
+        self.access_entry = eks.AccessEntry(
             self,
             "NodeAccessEntry",
-            cluster=props.cluster,
-            principal=self.node_role.role_arn,
+            cluster=cluster,
+            principal=self.role.role_arn,
             access_entry_type=eks.AccessEntryType.EC2_LINUX,
             access_policies=[],
         )
-        self.interruption_queue, rules = self._interruption_handling()
-        policies = self._controller_policies(props)
-        self.identity = PodIdentity(
-            self,
-            "ControllerIdentity",
-            cluster=props.cluster,
-            namespace=NAMESPACE,
-            service_account=SERVICE_ACCOUNT,
-            description=f"Karpenter controller of EKS cluster {props.cluster_name}",
-            managed_policies=policies,
-        )
-        self.crds, self.chart = self._charts(props)
-        # Created after, so destroyed before, everything the controller needs to clean up its nodes.
-        self.chart.node.add_dependency(
-            self.crds, self.identity, *policies, self.interruption_queue, *rules, self.node_access, props.core_nodes
-        )
+        self.interruption_queue, self.interruption_rules = self._interruption_handling()
 
     def _interruption_handling(self) -> tuple[sqs.Queue, list[events.Rule]]:
         """The queue EventBridge fills with notices of nodes EC2 is about to take away, which Karpenter drains."""
@@ -115,6 +91,39 @@ class Karpenter(Construct):
         ]
         return queue, rules
 
+
+@dataclass(frozen=True, kw_only=True)
+class KarpenterProps:
+    cluster: eks.ICluster
+    cluster_name: str
+    crd_chart: HelmChartVersion
+    chart: HelmChartVersion
+    controller: KarpenterControllerConfig
+    # KarpenterNodes' (the cluster stack's)
+    node_role: iam.IRole
+    interruption_queue: sqs.IQueue
+    # The controller runs on the core nodes, never on nodes it manages.
+    node_selector: dict[str, str]
+
+
+class Karpenter(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, props: KarpenterProps) -> None:
+        super().__init__(scope, construct_id)
+        policies = self._controller_policies(props)
+        self.identity = PodIdentity(
+            self,
+            "ControllerIdentity",
+            cluster=props.cluster,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            description=f"Karpenter controller of EKS cluster {props.cluster_name}",
+            managed_policies=policies,
+        )
+        self.crds, self.chart = self._charts(props)
+        # Created after, so destroyed before, everything the controller needs to clean up its nodes (KarpenterNodes
+        # and the core nodes are the cluster stack's, which is destroyed after this stack).
+        self.chart.node.add_dependency(self.crds, self.identity, *policies)
+
     def _controller_policies(self, props: KarpenterProps) -> list[iam.ManagedPolicy]:
         """Upstream's six controller policies, placeholders filled with this cluster's names and ARNs."""
         stack = cdk.Stack.of(self)
@@ -123,8 +132,8 @@ class Karpenter(Construct):
             "AWS::Partition": stack.partition,
             "AWS::Region": stack.region,
             "AWS::AccountId": stack.account,
-            "KarpenterNodeRole.Arn": self.node_role.role_arn,
-            "KarpenterInterruptionQueue.Arn": self.interruption_queue.queue_arn,
+            "KarpenterNodeRole.Arn": props.node_role.role_arn,
+            "KarpenterInterruptionQueue.Arn": props.interruption_queue.queue_arn,
         }
         policies = [
             iam.ManagedPolicy(
@@ -164,10 +173,13 @@ class Karpenter(Construct):
             values={
                 "settings": {
                     "clusterName": props.cluster_name,
-                    "interruptionQueue": self.interruption_queue.queue_name,
+                    "interruptionQueue": props.interruption_queue.queue_name,
                 },
                 "replicas": props.controller.replicas,
                 "nodeSelector": props.node_selector,
+                # Karpenter calls only AWS APIs and the API server (by IP): the VPC resolver serves it, so the
+                # controller neither waits for nor depends on CoreDNS (upstream's documented setting for that).
+                "dnsPolicy": "Default",
                 "controller": {"resources": {"requests": resources, "limits": resources}},
             },
         )

@@ -75,8 +75,10 @@ class AirflowDatabase(Construct):
 
         log_groups = self._log_groups(props)
         self.instance = self._instance(props, engine, parameter_group)
-        for log_group in log_groups:
-            self.instance.node.add_dependency(log_group)
+        # Only the DB instance waits for its log groups: a dependency of the construct would hold its monitoring
+        # role and secret too, and so the instance, the data stack's longest step. `cdk destroy` still deletes the
+        # groups after the instance.
+        self.instance.node.default_child.node.add_dependency(*log_groups)
 
         # `instance.secret` is the attachment view (it adds host and port); the secret resource is this child.
         credentials = self.instance.node.find_child("Secret")

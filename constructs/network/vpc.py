@@ -15,24 +15,11 @@ from constructs.shared.lifecycle import Lifecycle
 from constructs.shared.log_group import EncryptedLogGroup, EncryptedLogGroupProps
 from constructs.shared.tags import KARPENTER_DISCOVERY_TAG
 
-# Interface endpoints that keep node bootstrap, image pulls, IRSA/Pod Identity token exchange, logging and
-# Karpenter's interruption queue off the NAT gateways.
-INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
-    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
-    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
-    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
-    "CloudWatchLogs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-    "Ec2": ec2.InterfaceVpcEndpointAwsService.EC2,
-    "Sqs": ec2.InterfaceVpcEndpointAwsService.SQS,
-}
-
 
 @dataclass(frozen=True, kw_only=True)
 class AirflowVpcProps:
     cidr: str
     availability_zones: list[str]
-    nat_gateways: int
-    interface_endpoints: bool
     cluster_name: str
     lifecycle: Lifecycle
 
@@ -47,7 +34,9 @@ class AirflowVpc(Construct):
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(props.cidr),
             availability_zones=props.availability_zones,
-            nat_gateways=props.nat_gateways,
+            # The private subnets' default routes (NAT) and interface endpoints come from the cluster stack
+            # (constructs/network/egress.py), so the stacks above wait only for the subnets.
+            nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
                     name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24, map_public_ip_on_launch=False
@@ -88,9 +77,6 @@ class AirflowVpc(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
 
-        if props.interface_endpoints:
-            self._add_interface_endpoints(props.cidr)
-
     def _tag_subnets(self, cluster_name: str) -> None:
         # The AWS Load Balancer Controller places internet-facing and internal load balancers by these role tags;
         # Karpenter's EC2NodeClass finds node subnets by the discovery tag.
@@ -99,23 +85,3 @@ class AirflowVpc(Construct):
         for subnet in self.vpc.private_subnets:
             cdk.Tags.of(subnet).add("kubernetes.io/role/internal-elb", "1")
             cdk.Tags.of(subnet).add(KARPENTER_DISCOVERY_TAG, cluster_name)
-
-    def _add_interface_endpoints(self, cidr: str) -> None:
-        endpoint_security_group = ec2.SecurityGroup(
-            self,
-            "InterfaceEndpointSecurityGroup",
-            vpc=self.vpc,
-            description="HTTPS from inside the VPC to the AWS service interface endpoints",
-            allow_all_outbound=False,
-        )
-        endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the VPC")
-        for name, service in INTERFACE_ENDPOINTS.items():
-            self.vpc.add_interface_endpoint(
-                f"{name}Endpoint",
-                service=service,
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-                security_groups=[endpoint_security_group],
-                private_dns_enabled=True,
-                # The explicit HTTPS rule above replaces the all-ports-from-VPC rule `open` would add.
-                open=False,
-            )
