@@ -110,7 +110,7 @@ class AirflowStack(AirflowEksStack):
                 # Not after the ExternalSecrets: their apply returns before ESO syncs anything, so waiting for it
                 # proves nothing; the chart's pods start once the Secrets they name exist, within its Helm wait.
                 after=(
-                    namespace.namespace,
+                    namespace.worker_service_account,
                     dag_volume.claim,
                     *identities.identities.values(),
                 ),

@@ -109,8 +109,9 @@ class ClusterStack(AirflowEksStack):
                     core_node_labels=CORE_NODE_LABELS,
                 ),
             )
-        # Karpenter itself is the Karpenter stack's (stacks/karpenter_stack.py says why).
-        karpenter_nodes = KarpenterNodes(self, "KarpenterNodes", cluster=cluster, cluster_name=config.cluster_name)
+        # Karpenter itself is the Karpenter stack's (stacks/karpenter_stack.py says why). The id is the one these
+        # resources had in this stack before, so their logical ids, and the role the DAG volume's policy names, stay.
+        karpenter_nodes = KarpenterNodes(self, "Karpenter", cluster=cluster, cluster_name=config.cluster_name)
         self.handle = ClusterHandle(
             cluster=cluster,
             core_nodes=core_nodes,

@@ -27,7 +27,7 @@ class KarpenterStack(AirflowEksStack):
             scope,
             "karpenter",
             config=config,
-            description="Airflow on EKS: Karpenter controller, interruption queue, NodeClasses and NodePools",
+            description="Airflow on EKS: Karpenter controller, NodeClasses and NodePools",
         )
         charts = config.versions.helm_charts
         karpenter = Karpenter(

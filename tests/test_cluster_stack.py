@@ -349,7 +349,7 @@ def test_efs_node_daemon_tolerates_the_taints_of_every_node(synthesized: Synthes
 
 def test_node_roles_carry_only_the_node_policies(synthesized: Synthesized) -> None:
     template = synthesized.template("cluster")
-    for path in ("/Eks/CoreNodeRole/Resource", "/KarpenterNodes/NodeRole/Resource"):
+    for path in ("/Eks/CoreNodeRole/Resource", "/Karpenter/NodeRole/Resource"):
         _, role = by_path(template, path)
         policies = sorted(render(arn).rsplit("/", 1)[1] for arn in role["Properties"]["ManagedPolicyArns"])
         assert policies == ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]

@@ -13,7 +13,7 @@ from scripts.deploy_plan import MINUTES_FILE, MinutesTable, load_assembly, plan_
 from scripts.idle_cost import PRICES_FILE, UnpricedResource, estimate, totals
 from tests.support import transitive_dependencies
 from tests.synth import Synthesized
-from tests.template_queries import by_path, resources_of_type
+from tests.template_queries import by_path, render, resources_of_type
 
 TABLE = MinutesTable(
     {
@@ -251,13 +251,20 @@ def test_the_shipped_envs_plan(synthesized: Synthesized) -> None:
 def test_the_slow_steps_wait_only_for_what_they_need(synthesized: Synthesized) -> None:
     """Two waits that cost minutes and bought nothing: the kubectl handler (a function in the VPC, minutes to create)
     waited for the control plane through its role's policy, and the metadata DB's monitoring role waited for the
-    DB's log groups. The handler's policy is still in place before any manifest or chart runs it."""
+    DB's log groups. The handler's policy is still in place before the function exists, so before any manifest or
+    chart runs it."""
     cluster = synthesized.template("cluster")
     (eks_id,) = resources_of_type(cluster, "AWS::EKS::Cluster")
     handler_id, handler = by_path(cluster, "/KubectlProvider/Handler/Resource")
     assert "VpcConfig" in handler["Properties"]
     assert eks_id not in transitive_dependencies(cluster, handler_id)
-    policy_id, _ = by_path(cluster, "/KubectlProvider/Handler/ServiceRole/DefaultPolicy/Resource")
+    policy_id, policy = by_path(cluster, "/KubectlProvider/Handler/ServiceRole/DefaultPolicy/Resource")
+    # The policy names the cluster by the ARN its fixed name makes, not by the cluster's attribute, and the function
+    # still waits for it: nothing can run the handler before IAM has the grant.
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "eks:DescribeCluster"
+    assert render(statement["Resource"]).endswith(f":cluster/{synthesized.config.cluster_name}")
+    assert policy_id in handler["DependsOn"]
     for logical_id, resource in cluster["Resources"].items():
         if resource["Type"].startswith("Custom::AWSCDK-EKS-"):
             assert policy_id in transitive_dependencies(cluster, logical_id), logical_id

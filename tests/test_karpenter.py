@@ -29,8 +29,8 @@ def _controller_policies(template: dict) -> dict[str, dict]:
 def test_controller_policies_equal_upstream_cloudformation(synthesized: Synthesized) -> None:
     config = synthesized.config
     template = synthesized.platform()
-    node_role_id, _ = by_path(template, "/KarpenterNodes/NodeRole/Resource")
-    queue_id, _ = by_path(template, "/KarpenterNodes/InterruptionQueue/Resource")
+    node_role_id, _ = by_path(template, "/Karpenter/NodeRole/Resource")
+    queue_id, _ = by_path(template, "/Karpenter/InterruptionQueue/Resource")
     substitutions = {
         "${ClusterName}": config.cluster_name,
         "${AWS::Partition}": "aws",
@@ -101,8 +101,8 @@ def test_controller_role_is_pod_identity_for_the_karpenter_service_account(synth
 
 def test_node_role_has_an_ec2_linux_access_entry(synthesized: Synthesized) -> None:
     template = synthesized.platform()
-    node_role_id, _ = by_path(template, "/KarpenterNodes/NodeRole/Resource")
-    _, entry = by_path(template, "/KarpenterNodes/NodeAccessEntry/Resource")
+    node_role_id, _ = by_path(template, "/Karpenter/NodeRole/Resource")
+    _, entry = by_path(template, "/Karpenter/NodeAccessEntry/Resource")
     assert entry["Properties"]["Type"] == "EC2_LINUX"
     assert entry["Properties"]["PrincipalArn"] == {"Fn::GetAtt": [node_role_id, "Arn"]}
     assert not entry["Properties"].get("AccessPolicies")
@@ -214,7 +214,7 @@ def test_airflow_task_pool_is_on_demand_and_consolidates(synthesized: Synthesize
 
 def test_node_classes_use_al2023_imdsv2_encrypted_gp3_and_our_node_role(synthesized: Synthesized) -> None:
     template = synthesized.platform()
-    node_role_id, _ = by_path(template, "/KarpenterNodes/NodeRole/Resource")
+    node_role_id, _ = by_path(template, "/Karpenter/NodeRole/Resource")
     for node_class_config in synthesized.config.cluster.karpenter.node_classes:
         _, node_class = manifest_of_kind(template, "EC2NodeClass", node_class_config.name)
         spec = node_class["spec"]
@@ -271,6 +271,6 @@ def test_destroy_order_node_pools_before_karpenter(synthesized: Synthesized) -> 
     stack = synthesized.config.stack_name
     assert manifest["artifacts"][stack("karpenter")]["dependencies"].count(stack("cluster")) == 1
     cluster = synthesized.template("cluster")
-    for path in ("/KarpenterNodes/InterruptionQueue/Resource", "/KarpenterNodes/NodeAccessEntry/Resource"):
+    for path in ("/Karpenter/InterruptionQueue/Resource", "/Karpenter/NodeAccessEntry/Resource"):
         by_path(cluster, path)
     only_resource(cluster, "AWS::EKS::Nodegroup")

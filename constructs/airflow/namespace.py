@@ -17,27 +17,33 @@ class AirflowNamespaceProps:
 
 
 class AirflowNamespace(Construct):
-    """The namespace and the task pods' service account, applied together (kubectl applies them in order): one
-    manifest, so the release waits for one apply, not two. Everything else in `airflow` depends on it, so
-    `cdk destroy` deletes the namespace last, after the release and the app's objects in it, and none is left
-    behind."""
+    """Everything else in `airflow` depends on `namespace`, so `cdk destroy` deletes the namespace last, after
+    the release and the app's objects in it, and none is left behind."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: AirflowNamespaceProps) -> None:
         super().__init__(scope, construct_id)
-        # Task pods' account is the app's, not the chart's: its Pod Identity association names a fixed account,
-        # whatever the chart's version does with `workers.kubernetes.serviceAccount`.
-        worker_service_account = {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {
-                "name": WORKER_SERVICE_ACCOUNT,
-                "namespace": NAMESPACE,
-                "labels": {"app.kubernetes.io/part-of": "airflow", "component": "worker"},
-            },
-        }
         self.namespace = eks.KubernetesManifest(
             self,
             "Namespace",
             cluster=props.cluster,
-            manifest=[namespace_manifest(NAMESPACE), worker_service_account],
+            manifest=[namespace_manifest(NAMESPACE)],
         )
+        # Task pods' account is the app's, not the chart's: its Pod Identity association names a fixed account,
+        # whatever the chart's version does with `workers.kubernetes.serviceAccount`.
+        self.worker_service_account = eks.KubernetesManifest(
+            self,
+            "WorkerServiceAccount",
+            cluster=props.cluster,
+            manifest=[
+                {
+                    "apiVersion": "v1",
+                    "kind": "ServiceAccount",
+                    "metadata": {
+                        "name": WORKER_SERVICE_ACCOUNT,
+                        "namespace": NAMESPACE,
+                        "labels": {"app.kubernetes.io/part-of": "airflow", "component": "worker"},
+                    },
+                }
+            ],
+        )
+        self.worker_service_account.node.add_dependency(self.namespace)

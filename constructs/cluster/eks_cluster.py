@@ -10,10 +10,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer
 from constructs import Construct
@@ -90,9 +90,8 @@ class EksCluster(Construct):
         # Only what leaves the VPC waits for the egress, not the control plane, which is created beside it. Every
         # manifest and chart waits for the ready barrier, so `cdk destroy` also keeps the way out until the last one
         # (and the load balancer controller's and Karpenter's clean-up calls) is done.
-        barrier = self.cluster.node.find_child("KubectlReadyBarrier")
-        barrier.node.add_dependency(*props.egress)
-        self._create_kubectl_handler_beside_the_control_plane(barrier)
+        self.cluster.node.find_child("KubectlReadyBarrier").node.add_dependency(*props.egress)
+        self._create_kubectl_handler_beside_the_control_plane(props.cluster_name)
         # Only the control plane waits for the group (a dependency of the Cluster construct would hold its role,
         # security group and node group too); `cdk destroy` still deletes the group only after the control plane.
         self.cluster.node.default_child.node.add_dependency(control_plane_logs)
@@ -163,19 +162,22 @@ class EksCluster(Construct):
         cluster.node.find_child("KubectlReadyBarrier").node.add_dependency(*handler_rules)
         return cluster
 
-    def _create_kubectl_handler_beside_the_control_plane(self, barrier: Construct) -> None:
+    def _create_kubectl_handler_beside_the_control_plane(self, cluster_name: str) -> None:
         """A function in a VPC takes minutes to create (Lambda builds its network interfaces), and aws-cdk-lib makes
-        the kubectl handler wait for its role's policy, which names the cluster: so for the control plane. The
-        function needs the policy only when it runs, and it runs only for manifests and charts, which all wait for
-        the ready barrier: the barrier waits for the policy instead, and the function is built while the control
-        plane is. On `cdk destroy` the policy still outlives every manifest and chart."""
+        the kubectl handler wait for its role's policy, whose one statement (eks:DescribeCluster) names the cluster by
+        its ARN attribute: so the function waited for the control plane. The cluster's name is fixed, so the
+        statement names the same ARN built from it; policy and function are then created beside the control plane,
+        and the function still waits for its policy, so no manifest can run it before IAM has the grant."""
         handler = self.cluster.node.find_child("KubectlProvider").node.find_child("Handler")
-        function = handler.node.default_child
-        role = handler.node.find_child("ServiceRole")
-        policy = role.node.find_child("DefaultPolicy")
-        assert isinstance(function, lambda_.CfnFunction), function
-        function.add_override("DependsOn", [role.node.default_child.logical_id])
-        barrier.node.add_dependency(policy)
+        policy = handler.node.find_child("ServiceRole").node.find_child("DefaultPolicy").node.default_child
+        assert isinstance(policy, iam.CfnPolicy), policy
+        stack = cdk.Stack.of(self)
+        document = stack.resolve(policy.policy_document)
+        assert [s["Action"] for s in document["Statement"]] == ["eks:DescribeCluster"], document
+        policy.add_property_override(
+            "PolicyDocument.Statement.0.Resource",
+            stack.format_arn(service="eks", resource="cluster", resource_name=cluster_name),
+        )
 
     def _grant_cluster_admin(self, role_arns: Sequence[str]) -> None:
         for role_arn in role_arns:

@@ -1,5 +1,5 @@
-"""Karpenter: the identity of the nodes it launches, and the controller (upstream's CloudFormation policies,
-interruption queue and charts).
+"""Karpenter: what the nodes it launches need (role, access entry, interruption queue; the cluster stack's), and
+the controller (upstream's CloudFormation policies and the charts; the Karpenter stack's).
 
 Our own constructs because cdk-eks-karpenter does not accept aws_eks_v2 clusters.
 """
