@@ -181,3 +181,51 @@ def test_data_clients_group_exists_without_ingress(synthesized: Synthesized) -> 
 
 def test_default_security_group_is_stripped(synthesized: Synthesized) -> None:
     assert resources_of_type(synthesized.template("network"), "Custom::VpcRestrictDefaultSG")
+
+
+# What Lambda itself does for a function in a VPC (its network interfaces, its log delivery), not the function's code.
+_LAMBDA_SERVICE_ACTIONS = {
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+}
+
+
+def test_functions_in_the_vpc_outside_the_cluster_stack_need_no_egress(synthesized: Synthesized) -> None:
+    """The private subnets' default routes are the cluster stack's, and the data stack deploys beside it: a function
+    of another stack in the VPC may reach only what needs no route out, S3 through the gateway endpoint (its
+    CloudFormation response goes to S3 too) and EFS mount targets, or it would fail until the cluster stack is up."""
+    checked = 0
+    for stack_name, template in synthesized.templates.items():
+        if stack_name == synthesized.config.stack_name("cluster"):
+            continue
+        resources = template["Resources"]
+        for logical_id, function in resources_of_type(template, "AWS::Lambda::Function").items():
+            if "VpcConfig" not in function["Properties"]:
+                continue
+            role = {"Ref": function["Properties"]["Role"]["Fn::GetAtt"][0]}
+            role_properties = resources[role["Ref"]]["Properties"]
+            assert "ManagedPolicyArns" not in role_properties, logical_id
+            documents = [p["PolicyDocument"] for p in role_properties.get("Policies", [])] + [
+                policy["Properties"]["PolicyDocument"]
+                for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+                if role in policy["Properties"]["Roles"]
+            ]
+            actions = {
+                action
+                for document in documents
+                for statement in document["Statement"]
+                for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+            }
+            code_calls = actions - _LAMBDA_SERVICE_ACTIONS
+            assert code_calls and all(a.startswith(("s3:", "elasticfilesystem:Client")) for a in code_calls), (
+                logical_id,
+                sorted(code_calls),
+            )
+            checked += 1
+    assert checked >= 1
