@@ -117,7 +117,6 @@ class ClusterStack(AirflowEksStack):
             core_nodes=core_nodes,
             load_balancer_controller=load_balancer_controller.chart,
             external_secrets=external_secrets.chart,
-            node_roles=(core_nodes.role, karpenter_nodes.role),
             karpenter_node_role=karpenter_nodes.role,
             interruption_queue=karpenter_nodes.interruption_queue,
         )

@@ -52,9 +52,12 @@ class ClusterHandle:
     # SecretStores and ExternalSecrets depend on it: its CRDs define them, its webhook (failing closed) admits them,
     # and on `cdk destroy` its controller outlives them.
     external_secrets: eks.HelmChart
-    # The roles of every node, core or Karpenter's: what a node-level agent (the EFS CSI mount) acts as.
-    node_roles: tuple[iam.IRole, ...]
     # The role of the nodes Karpenter launches (its EC2NodeClasses name it); its access entry is in this stack too.
     karpenter_node_role: iam.IRole
     # Where EC2 posts the interruption notices Karpenter drains; its age is an alarm.
     interruption_queue: sqs.IQueue
+
+    @property
+    def node_roles(self) -> tuple[iam.IRole, ...]:
+        """The roles of every node, core or Karpenter's: what a node-level agent (the EFS CSI mount) acts as."""
+        return (self.core_nodes.role, self.karpenter_node_role)

@@ -46,14 +46,7 @@ from stacks.handles import ClusterHandle, DataHandle
 
 
 class ObservabilityStack(AirflowEksStack):
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        config: AppConfig,
-        cluster: ClusterHandle,
-        data: DataHandle,
-    ) -> None:
+    def __init__(self, scope: Construct, *, config: AppConfig, cluster: ClusterHandle, data: DataHandle) -> None:
         super().__init__(
             scope,
             "observability",

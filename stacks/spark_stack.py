@@ -25,14 +25,7 @@ from stacks.handles import ClusterHandle, DataHandle
 
 
 class SparkStack(AirflowEksStack):
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        config: AppConfig,
-        cluster: ClusterHandle,
-        data: DataHandle,
-    ) -> None:
+    def __init__(self, scope: Construct, *, config: AppConfig, cluster: ClusterHandle, data: DataHandle) -> None:
         super().__init__(
             scope,
             "spark",

@@ -60,9 +60,9 @@ class KarpenterNodes(Construct):
             access_entry_type=eks.AccessEntryType.EC2_LINUX,
             access_policies=[],
         )
-        self.interruption_queue, self.interruption_rules = self._interruption_handling()
+        self.interruption_queue = self._interruption_handling()
 
-    def _interruption_handling(self) -> tuple[sqs.Queue, list[events.Rule]]:
+    def _interruption_handling(self) -> sqs.Queue:
         """The queue EventBridge fills with notices of nodes EC2 is about to take away, which Karpenter drains."""
         queue = sqs.Queue(
             self,
@@ -79,7 +79,7 @@ class KarpenterNodes(Construct):
             NAG_SQS_DEAD_LETTER_QUEUE,
             CT_SQS_DEAD_LETTER_QUEUE,
         )
-        rules = [
+        for name, (source, detail_type) in INTERRUPTION_EVENTS.items():
             events.Rule(
                 self,
                 f"{name}Rule",
@@ -87,9 +87,7 @@ class KarpenterNodes(Construct):
                 event_pattern=events.EventPattern(source=[source], detail_type=[detail_type]),
                 targets=[targets.SqsQueue(queue)],
             )
-            for name, (source, detail_type) in INTERRUPTION_EVENTS.items()
-        ]
-        return queue, rules
+        return queue
 
 
 @dataclass(frozen=True, kw_only=True)
